@@ -1,0 +1,48 @@
+import pytest
+
+
+@pytest.fixture
+def tree(db):
+    from puan.org.tests.factories import build_tree
+
+    return build_tree()
+
+
+class ApiClient:
+    """Calls the API as a given user with a real bearer token."""
+
+    def __init__(self):
+        from django.test import Client
+
+        self.client = Client()
+        self.token = None
+
+    def login_as(self, user):
+        from puan.accounts.services import token_issue
+
+        self.token, _ = token_issue(user=user)
+        return self
+
+    def _headers(self, headers):
+        h = dict(headers or {})
+        if self.token:
+            h.setdefault("Authorization", f"Bearer {self.token}")
+        return h
+
+    def get(self, path, params=None, headers=None):
+        return self.client.get(path, params or {}, headers=self._headers(headers))
+
+    def post(self, path, json=None, headers=None):
+        import json as _json
+
+        return self.client.post(
+            path, _json.dumps(json or {}), content_type="application/json", headers=self._headers(headers)
+        )
+
+    def delete(self, path, headers=None):
+        return self.client.delete(path, headers=self._headers(headers))
+
+
+@pytest.fixture
+def api(db):
+    return ApiClient()

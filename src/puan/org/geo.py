@@ -1,0 +1,106 @@
+"""Point-in-grid lookup.
+
+One STRtree over every active grid's boundary, built once per process and rebuilt when
+`GeoVersion` moves (any boundary import or edit bumps it in the same transaction).
+A point on an edge shared by two grids belongs to the grid with the smaller id, so the
+answer never depends on the order the tree returns candidates in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from puan.org.models import GeoVersion, Unit, UnitLevel
+
+# How long a process trusts its index before asking the database whether boundaries
+# changed. Edits are rare; a lookup per case must not cost a query.
+VERSION_CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class GridHit:
+    grid_id: int
+    grid_code: str
+    grid_name: str
+    path: str
+
+
+class GridIndex:
+    def __init__(self, grids: list[tuple[int, str, str, str, dict]], version: int):
+        # Sorted by id: the smallest tree index among several hits is the smallest id.
+        grids = sorted(grids, key=lambda g: g[0])
+        self.version = version
+        self.hits = [GridHit(g[0], g[1], g[2], g[3]) for g in grids]
+        self.geometries = np.array([shape(g[4]) for g in grids], dtype=object)
+        shapely.prepare(self.geometries)
+        self.tree = shapely.STRtree(self.geometries)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def locate(self, lon: float, lat: float) -> GridHit | None:
+        found = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        if len(found) == 0:
+            return None
+        return self.hits[int(found.min())]
+
+    def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """Tree positions (into `self.hits`) for each point, -1 where it is outside."""
+        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+        point_idx, tree_idx = self.tree.query(points, predicate="intersects")
+        result = np.full(len(points), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(result, point_idx, tree_idx)
+        result[result == np.iinfo(np.int64).max] = -1
+        return result
+
+
+_lock = threading.Lock()
+_index: GridIndex | None = None
+_checked_at = 0.0
+
+
+def current_version() -> int:
+    row = GeoVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return row or 0
+
+
+def build_index(version: int | None = None) -> GridIndex:
+    version = current_version() if version is None else version
+    rows = Unit.objects.filter(level=UnitLevel.GRID, is_active=True, boundary__isnull=False).values_list(
+        "id", "code", "name", "path", "boundary"
+    )
+    return GridIndex(list(rows), version)
+
+
+def grid_index() -> GridIndex:
+    """The process's index, rebuilt if boundaries changed since it was built."""
+    global _index, _checked_at
+    now = time.monotonic()
+    index = _index
+    if index is not None and now - _checked_at < VERSION_CHECK_SECONDS:
+        return index
+    version = current_version()
+    with _lock:
+        if _index is None or _index.version != version:
+            _index = build_index(version)
+        _checked_at = now
+        return _index
+
+
+def invalidate() -> None:
+    """Forget the cached index (this process); others notice through GeoVersion."""
+    global _index, _checked_at
+    with _lock:
+        _index = None
+        _checked_at = 0.0
+
+
+def locate(lon: float, lat: float) -> GridHit | None:
+    """The grid containing the point, or None when it is outside the district."""
+    return grid_index().locate(lon, lat)

@@ -1,0 +1,194 @@
+"""Puan's one settings module. Every value that differs between machines is read from the
+environment (documented in `.env.example`); a malformed value stops start-up."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from puan.core.env import env_bool, env_int, env_list, env_str, load_env_file, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+load_env_file(env_str("PUAN_ENV_FILE", str(PROJECT_DIR / ".env")))
+DATA_DIR = Path(env_str("PUAN_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
+
+DEBUG = env_bool("PUAN_DEBUG", False)
+TESTING = env_bool("PUAN_TESTING", False)
+
+_DEV_SECRET = "puan-insecure-development-key-change-me-in-production-0123456789"
+SECRET_KEY = env_str("PUAN_SECRET_KEY", _DEV_SECRET if (DEBUG or TESTING) else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "PUAN_SECRET_KEY is not set. Set it to a long random string (or PUAN_DEBUG=1 for development)."
+    )
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("PUAN_SECRET_KEY must be at least 32 characters long.")
+
+ALLOWED_HOSTS = env_list("PUAN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("PUAN_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "puan.core.admin_site.PuanAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "template_partials",
+    "puan.core",
+    "puan.org",
+    "puan.accounts",
+    "puan.taxonomy",
+    "puan.cases",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "puan.urls"
+WSGI_APPLICATION = "puan.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/admin/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", "")
+if _database_url:
+    _db = parse_database_url("DATABASE_URL", _database_url)
+else:
+    _db = parse_database_url("DATABASE_URL", f"sqlite:///{DATA_DIR / 'puan.sqlite3'}")
+
+if _db.engine.endswith("sqlite3"):
+    Path(_db.name).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": _db.engine,
+            "NAME": _db.name,
+            # Persistent connections keep the PRAGMAs and page cache warm across requests.
+            "CONN_MAX_AGE": env_int("PUAN_DB_CONN_MAX_AGE", 600, minimum=0),
+            "OPTIONS": {
+                # Writers take the lock at BEGIN, so two writers queue on busy_timeout
+                # instead of one failing on a read-to-write lock upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("PUAN_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA cache_size=-65536;"
+                    "PRAGMA temp_store=MEMORY;"
+                ),
+            },
+            "TEST": {"NAME": env_str("PUAN_TEST_SQLITE_NAME", "") or None},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": _db.engine,
+            "NAME": _db.name,
+            "USER": _db.user,
+            "PASSWORD": _db.password,
+            "HOST": _db.host,
+            "PORT": _db.port,
+            "CONN_MAX_AGE": env_int("PUAN_DB_CONN_MAX_AGE", 600, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": _db.options,
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- security -------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("PUAN_SESSION_HOURS", 12, minimum=1) * 3600
+SESSION_COOKIE_SECURE = env_bool("PUAN_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+PUAN_LOCKOUT_THRESHOLD = env_int("PUAN_LOCKOUT_THRESHOLD", 5, minimum=1)
+PUAN_LOCKOUT_MINUTES = env_int("PUAN_LOCKOUT_MINUTES", 15, minimum=1)
+PUAN_TOKEN_TTL_HOURS = env_int("PUAN_TOKEN_TTL_HOURS", 24 * 7, minimum=1)
+
+
+def _derive_key(raw: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}:{raw}".encode()).digest()
+
+
+# Personal data at rest: PUAN_PII_KEY is a secret of its own so that rotating the
+# session secret does not make stored ID numbers unreadable.
+_pii_raw = env_str("PUAN_PII_KEY", "" if not (DEBUG or TESTING) else SECRET_KEY)
+if not _pii_raw:
+    raise ImproperlyConfigured("PUAN_PII_KEY is not set. Set it to a long random string and keep it safe.")
+if len(_pii_raw) < 32:
+    raise ImproperlyConfigured("PUAN_PII_KEY must be at least 32 characters long.")
+PUAN_PII_ENCRYPTION_KEY = base64.urlsafe_b64encode(_derive_key(_pii_raw, "pii-encrypt"))
+PUAN_PII_INDEX_KEY = _derive_key(_pii_raw, "pii-blind-index")
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("PUAN_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- static and media -----------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+
+# --- background work ------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("PUAN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+PUAN_DISTRICT_NAME = _("Puan district")
