@@ -306,6 +306,7 @@ def _tiling(rng: np.random.Generator) -> list[list[list[shapely.Geometry]]]:
     grid_counts = _apportion([cell.area for cell in all_communities], GRID_TOTAL, GRIDS_PER_COMMUNITY_MIN)
     grid_cells = [_relaxed_cells(cell, n, rng) for cell, n in zip(all_communities, grid_counts, strict=True)]
     snapped = iter(_snap_coverage([cell for cells in grid_cells for cell in cells]))
+    # Back into the nesting the flat list was made from.
     grids = iter([[next(snapped) for _ in cells] for cells in grid_cells])
     return [[next(grids) for _ in cells] for cells in community_regions]
 
@@ -342,7 +343,7 @@ def _voronoi_cells(seeds: np.ndarray, region: shapely.Geometry) -> list[shapely.
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Drop the stray points and lines an overlay may leave where two cells just touch."""
+    """Drop the stray points and lines an overlay leaves where a cell only touches the region."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
@@ -358,6 +359,7 @@ def _inner_points(cells: list[shapely.Geometry]) -> np.ndarray:
 
 
 def _hilbert_order(xy: np.ndarray, bounds: tuple[float, float, float, float]) -> list[int]:
+    """Indices of the points in the order a Hilbert curve over `bounds` visits them."""
     side = 1 << 16
     lon_min, lat_min, lon_max, lat_max = bounds
     # One scale for both axes keeps the curve's locality in real distances.
@@ -412,7 +414,8 @@ def _apportion(weights: list[float], total: int, low: int, high: int | None = No
         too_high = [i for i in free if high is not None and quota[i] > high]
         if not too_low and not too_high:
             break
-        # Pin one side at a time: pinning the small shares raises what the others must take.
+        # One side at a time: pinning some shares changes what is left for the rest, so
+        # their quotas are recomputed before anything else is pinned.
         fixed.update(dict.fromkeys(too_low, low) if too_low else dict.fromkeys(too_high, high))
     shares = {i: int(quota[i]) for i in free}
     spare = left - sum(shares.values())
@@ -485,30 +488,56 @@ def _police_grids(codes: list[str], n_offices: int, grid_shapes: dict[str, shape
     """A station's grids cut into `n_offices` connected police grids of nearly equal size,
     each listed in Hilbert order.
 
-    Equal runs along a Hilbert curve are compact but now and then split in two where the
-    curve leaves an office's area and comes back; such a stray piece joins the smallest
-    office it borders. That keeps every police grid in one piece at the price of a few
-    grids' difference in size.
+    Equal runs along a Hilbert curve are compact, which is most of the job; the two passes
+    after it fix what the curve gets wrong.
     """
     points = shapely.get_coordinates(shapely.point_on_surface([grid_shapes[c] for c in codes]))
     ordered = [codes[i] for i in _hilbert_order(points, (*points.min(axis=0), *points.max(axis=0)))]
-    sizes = _apportion([1.0] * n_offices, len(ordered), 1)
-    ends = np.cumsum(sizes)
+    ends = np.cumsum(_apportion([1.0] * n_offices, len(ordered), 1))
     office_of = {code: int(np.searchsorted(ends, position, side="right")) for position, code in enumerate(ordered)}
     neighbours = _neighbours(ordered, grid_shapes)
+    _join_stray_pieces(office_of, ordered, neighbours)
+    _even_out(office_of, ordered, neighbours)
+    return [_members(office_of, ordered, office) for office in range(n_offices)]
+
+
+def _join_stray_pieces(office_of: dict[str, int], ordered: list[str], neighbours: dict[str, set[str]]) -> None:
+    """Where the curve leaves an office's area and comes back, the office falls in two;
+    the smaller piece joins the smallest office it borders."""
     moved = True
     while moved:
         moved = False
-        for office in range(n_offices):
-            members = [c for c in ordered if office_of[c] == office]
-            for piece in sorted(_components(members, neighbours), key=len)[:-1]:
+        for office in sorted(set(office_of.values())):
+            for piece in sorted(_components(_members(office_of, ordered, office), neighbours), key=len)[:-1]:
                 bordering = {office_of[n] for c in piece for n in neighbours[c]} - {office}
                 if bordering:
                     size = Counter(office_of.values())
-                    target = min(bordering, key=lambda o: (size[o], o))
-                    office_of.update(dict.fromkeys(piece, target))
+                    office_of.update(dict.fromkeys(piece, min(bordering, key=lambda o: (size[o], o))))
                     moved = True
-    return [[c for c in ordered if office_of[c] == office] for office in range(n_offices)]
+
+
+def _even_out(office_of: dict[str, int], ordered: list[str], neighbours: dict[str, set[str]]) -> None:
+    """Move border grids from larger offices to smaller neighbours, one at a time, where
+    that leaves the larger office in one piece. Every move shrinks the sum of squared
+    sizes, so this ends."""
+    moved = True
+    while moved:
+        moved = False
+        size = Counter(office_of.values())
+        for code in sorted(ordered, key=lambda c: -size[office_of[c]]):
+            donor = office_of[code]
+            takers = {office_of[n] for n in neighbours[code] if size[office_of[n]] + 2 <= size[donor]}
+            if not takers:
+                continue
+            rest = [c for c in _members(office_of, ordered, donor) if c != code]
+            if len(_components(rest, neighbours)) == 1:
+                office_of[code] = min(takers, key=lambda o: (size[o], o))
+                moved = True
+                break
+
+
+def _members(office_of: dict[str, int], ordered: list[str], office: int) -> list[str]:
+    return [c for c in ordered if office_of[c] == office]
 
 
 def _neighbours(codes: list[str], grid_shapes: dict[str, shapely.Geometry]) -> dict[str, set[str]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -21,15 +19,8 @@ ALL_STREETS = {*SOUTH_STREETS, *MIDDLE_STREETS, *NORTH_STREETS, "长洲街"}
 
 
 @pytest.fixture(scope="module")
-def generated() -> tuple[DemoDistrict, float]:
-    started = time.perf_counter()
-    district = generate_district()
-    return district, time.perf_counter() - started
-
-
-@pytest.fixture(scope="module")
-def district(generated: tuple[DemoDistrict, float]) -> DemoDistrict:
-    return generated[0]
+def district() -> DemoDistrict:
+    return generate_district()
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +38,6 @@ def _offices(district: DemoDistrict):
 
 def _units(district: DemoDistrict):
     return [u for o in _offices(district) for u in o.emergency_units]
-
-
-def test_it_finishes_in_under_ten_seconds(generated):
-    assert generated[1] < 10.0
 
 
 def test_it_is_deterministic(district):
@@ -97,7 +84,7 @@ def test_it_uses_huangpu_names_and_codes(district):
             for grid in community.grids:
                 assert re.fullmatch(rf"{community.code}\d{{3}}", grid.code)
                 assert re.fullmatch(rf"{community.name}第\d{{2,}}网格", grid.name)
-    for name in (*NORTH_STREETS,):
+    for name in NORTH_STREETS:
         assert all(c.kind == "village" for c in by_street[name].values())
     for name in (*SOUTH_STREETS, "长洲街"):
         assert all(c.kind == "community" for c in by_street[name].values())
@@ -221,7 +208,7 @@ def test_it_puts_every_grid_in_exactly_one_contiguous_police_office(district, gr
         for index, office in enumerate(station.offices, start=1):
             assert office.code == f"{station.code}-W{index:02d}"
             assert office.name.endswith("警务室")
-            assert 8 <= len(office.grid_codes) <= 20
+            assert 10 <= len(office.grid_codes) <= 17
             area = shapely.coverage_union_all([grids[c] for c in office.grid_codes])
             assert area.geom_type == "Polygon", office.code
 

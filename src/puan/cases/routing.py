@@ -1,0 +1,41 @@
+"""Where a case goes: lane and tier from the category and the colour, the owner unit from
+the grid's ancestry, the lead department from the category."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from puan.cases.models import Risk
+from puan.org.models import PATH_SEGMENT_WIDTH, Unit, UnitLevel
+from puan.taxonomy.models import Category, Lane, Tier
+
+# The least tier a colour demands: red goes straight to the district (终诊),
+# orange needs at least the street's joint handling (会诊).
+MIN_TIER_FOR_RISK = {Risk.RED: Tier.DISTRICT, Risk.ORANGE: Tier.STREET, Risk.YELLOW: Tier.COMMUNITY}
+TIER_LEVEL = {Tier.COMMUNITY: UnitLevel.COMMUNITY, Tier.STREET: UnitLevel.STREET, Tier.DISTRICT: UnitLevel.DISTRICT}
+
+
+@dataclass(frozen=True)
+class Route:
+    lane: str
+    tier: int
+
+
+def route(category: Category, risk: str) -> Route:
+    tier = max(int(category.first_tier), int(MIN_TIER_FOR_RISK[Risk(risk)]))
+    lane = category.default_lane
+    # A red case is handled urgently unless it is one of the hard, long-running kinds.
+    if risk == Risk.RED and lane in (Lane.SIMPLE, Lane.COMPLEX):
+        lane = Lane.URGENT
+    return Route(lane=lane, tier=tier)
+
+
+def unit_at_tier(area_path: str, tier: int, units_by_path: dict[str, Unit] | None = None) -> Unit:
+    """The unit that owns cases of this area at this tier: the community, the street or
+    the district above the place where the case happened."""
+    depth = {Tier.COMMUNITY: 3, Tier.STREET: 2, Tier.DISTRICT: 1}[Tier(tier)]
+    depth = min(depth, len(area_path) // PATH_SEGMENT_WIDTH)
+    path = area_path[: depth * PATH_SEGMENT_WIDTH]
+    if units_by_path is not None and path in units_by_path:
+        return units_by_path[path]
+    return Unit.objects.defer("boundary").get(path=path)

@@ -1,0 +1,884 @@
+"""Every write to a case. Each move is one function: permission check, compare-and-set on
+the version (a stale version is a 409), a timeline event in the same transaction, side
+effects after commit."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from puan.accounts.roles import Role
+from puan.accounts.selectors import is_read_only
+from puan.cases.deadlines import deadlines_for
+from puan.cases.models import (
+    OPEN_STATES,
+    AssistStatus,
+    AssistTask,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseKind,
+    CaseParty,
+    CaseState,
+    Channel,
+    CommandAlert,
+    Risk,
+)
+from puan.cases.risk import active_rules, clean_facts, grade
+from puan.cases.routing import route, unit_at_tier
+from puan.cases.transitions import MOVES, actor_relations
+from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
+from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
+from puan.org import geo
+from puan.org.models import Unit, UnitLevel
+from puan.taxonomy.models import Category, Lane, Tier
+
+log = logging.getLogger(__name__)
+
+STATE_TIMESTAMP = {
+    CaseState.ACCEPTED: "accepted_at",
+    CaseState.REJECTED: "rejected_at",
+    CaseState.TRIAGED: "triaged_at",
+    CaseState.ASSIGNED: "assigned_at",
+    CaseState.IN_PROGRESS: "started_at",
+    CaseState.ESCALATED: "escalated_at",
+    CaseState.RETURNED: "returned_at",
+    CaseState.RESOLVED: "resolved_at",
+    CaseState.VERIFIED: "verified_at",
+    CaseState.RATED: "rated_at",
+    CaseState.CLOSED: "closed_at",
+    CaseState.REOPENED: "reopened_at",
+}
+REOPEN_WINDOW = timedelta(days=15)
+UNSATISFIED_AT_MOST = 2
+CITIZEN_CHANNELS = {Channel.APP, Channel.ONLINE}
+_TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def duplicate_radius_m() -> float:
+    return float(getattr(settings, "PUAN_DUPLICATE_RADIUS_M", 100))
+
+
+def duplicate_window() -> timedelta:
+    return timedelta(hours=getattr(settings, "PUAN_DUPLICATE_WINDOW_HOURS", 72))
+
+
+def new_tracking_code(now: datetime) -> str:
+    """HP + date + 6 random characters: short enough to read out on the phone, random
+    enough that nobody can guess another person's case."""
+    local = timezone.localtime(now)
+    return "HP" + local.strftime("%y%m%d") + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(6))
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance (haversine), in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+# --- intake ---------------------------------------------------------------------------
+
+
+@dataclass
+class PartyInput:
+    role: str
+    name: str
+    phone: str = ""
+    id_number: str = ""
+
+
+@dataclass
+class IntakeInput:
+    kind: str
+    channel: str
+    category_code: str
+    title: str
+    description: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    unit_id: int | None = None
+    facts: dict = field(default_factory=dict)
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    reporter_id_number: str = ""
+    parties: list[PartyInput] = field(default_factory=list)
+    handled_on_spot: bool = False
+    outcome: str = ""
+    evidence_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    linked: bool  # True: the report was linked to an existing open case
+    similar_earlier: int = 0  # earlier cases of the same reporter
+
+
+def _validate_intake(actor, data: IntakeInput) -> Category:
+    if actor is not None and is_read_only(actor):
+        raise NotAllowed("当前角色为只读，不能登记案件。")
+    if data.kind not in CaseKind.values:
+        raise InvalidInput("案件类型无效。", field="kind")
+    if data.channel not in Channel.values:
+        raise InvalidInput("来源渠道无效。", field="channel")
+    category = (
+        Category.objects.filter(code=data.category_code, is_active=True).select_related("lead_department").first()
+    )
+    if category is None:
+        raise InvalidInput("事项分类不存在或已停用。", field="category")
+    citizen = actor is None or actor.unit_id is None or set(actor.role_codes) <= {Role.VOLUNTEER}
+    if citizen and not category.public:
+        raise InvalidInput("该事项分类不接受群众直接上报。", field="category")
+    if citizen and data.channel not in CITIZEN_CHANNELS:
+        raise InvalidInput("群众上报只能通过App或网上渠道。", field="channel")
+    if not data.title.strip():
+        raise InvalidInput("请填写标题。", field="title")
+    if not data.description.strip():
+        raise InvalidInput("请填写事项描述。", field="description")
+    if len(data.description) > 4000:
+        raise InvalidInput("事项描述不能超过4000字。", field="description")
+    if data.reporter_phone and not is_valid_phone(data.reporter_phone):
+        raise InvalidInput("反映人电话格式不正确。", field="reporter_phone")
+    if data.reporter_id_number and not is_valid_id_number(data.reporter_id_number):
+        raise InvalidInput("反映人身份证号码格式或校验位不正确。", field="reporter_id_number")
+    for i, party in enumerate(data.parties):
+        if party.phone and not is_valid_phone(party.phone):
+            raise InvalidInput("当事人电话格式不正确。", field=f"parties.{i}.phone")
+        if party.id_number and not is_valid_id_number(party.id_number):
+            raise InvalidInput("当事人身份证号码格式或校验位不正确。", field=f"parties.{i}.id_number")
+    if (data.lon is None) != (data.lat is None):
+        raise InvalidInput("经度和纬度须同时提供。", field="lat" if data.lat is None else "lon")
+    if data.handled_on_spot:
+        if actor is None or Role.GRID_WORKER not in actor.role_codes:
+            raise NotAllowed("只有网格员可以现场处置。")
+        if not data.outcome.strip():
+            raise InvalidInput("现场处置须填写处置结果。", field="outcome")
+        if not data.evidence_ids:
+            raise InvalidInput("现场处置须上传至少一张现场照片或凭证。", field="evidence_ids")
+    return category
+
+
+def _resolve_place(actor, data: IntakeInput) -> tuple[Unit | None, str]:
+    """(grid or None, area path) for the case, or a 422 that says what is wrong."""
+    if data.lon is not None:
+        hit = geo.locate(data.lon, data.lat)
+        if hit is None:
+            raise InvalidInput("该位置不在本区网格范围内，请核对经纬度。", field="lon")
+        return Unit(pk=hit.grid_id, path=hit.path, name=hit.grid_name), hit.path
+    if data.unit_id is not None:
+        unit = Unit.objects.defer("boundary").filter(pk=data.unit_id, is_active=True).first()
+        if unit is None or unit.level == UnitLevel.DEPARTMENT:
+            raise InvalidInput("所选社区/网格不存在。", field="unit_id")
+        return (unit if unit.level == UnitLevel.GRID else None), unit.path
+    raise InvalidInput("请提供位置（经纬度）或所属社区/网格。", field="lon")
+
+
+def _find_duplicate(category: Category, lon: float | None, lat: float | None, now: datetime) -> Case | None:
+    if lon is None:
+        return None
+    radius = duplicate_radius_m()
+    dlat = radius / 111_320.0
+    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    candidates = (
+        Case.objects.filter(
+            category=category,
+            state__in=OPEN_STATES,
+            created_at__gte=now - duplicate_window(),
+            lon__range=(lon - dlon, lon + dlon),
+            lat__range=(lat - dlat, lat + dlat),
+        )
+        .only("id", "lon", "lat", "created_at")
+        .order_by("created_at")
+    )
+    for candidate in candidates:
+        if distance_m(lon, lat, candidate.lon, candidate.lat) <= radius:
+            return candidate
+    return None
+
+
+def _earlier_cases_of_reporter(phone_index: str, id_index: str, category: Category) -> int:
+    if not phone_index and not id_index:
+        return 0
+    qs = Case.objects.filter(category=category)
+    if id_index:
+        return qs.filter(reporter_id_index=id_index).count()
+    return qs.filter(reporter_phone_index=phone_index).count()
+
+
+@transaction.atomic
+def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakeResult:
+    """Take a report in once: validate, locate, link duplicates, grade, route, set deadlines
+    and open the timeline. Red cases go to the district and raise a command-centre alert."""
+    now = now or timezone.now()
+    category = _validate_intake(actor, data)
+    grid, area_path = _resolve_place(actor, data)
+
+    if not data.handled_on_spot:
+        duplicate = _find_duplicate(category, data.lon, data.lat, now)
+        if duplicate is not None:
+            return IntakeResult(case=_link_duplicate(duplicate, actor=actor, data=data, now=now), linked=True)
+
+    phone_index = blind_index("phone", data.reporter_phone)
+    id_index = blind_index("id_number", data.reporter_id_number)
+    earlier = _earlier_cases_of_reporter(phone_index, id_index, category)
+    facts = clean_facts(data.facts)
+    if earlier:
+        facts["repeat_reports"] = max(facts.get("repeat_reports", 0), earlier)
+    graded = grade(facts, active_rules())
+    if data.handled_on_spot and graded.colour != Risk.YELLOW:
+        raise InvalidInput("红色、橙色事项不能现场处置，请正常上报。", field="handled_on_spot")
+
+    way = route(category, graded.colour)
+    units = _units_by_path(area_path)
+    owner = unit_at_tier(area_path, way.tier, units)
+    respond_due, resolve_due = deadlines_for(way.lane, now)
+    community = next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None)
+    street = next((u for u in units.values() if u.level == UnitLevel.STREET), None)
+
+    case = Case.objects.create(
+        tracking_code=new_tracking_code(now),
+        kind=data.kind,
+        channel=data.channel,
+        category=category,
+        title=data.title.strip()[:200],
+        description=data.description.strip(),
+        lon=data.lon,
+        lat=data.lat,
+        address=data.address.strip()[:300],
+        grid=grid,
+        community=community,
+        street=street,
+        area_path=area_path,
+        risk=graded.colour,
+        risk_reasons=list(graded.reasons),
+        risk_facts=facts,
+        lane=way.lane,
+        tier=way.tier,
+        owner_unit=owner,
+        owner_path=owner.path,
+        lead_department=category.lead_department,
+        state=CaseState.RESOLVED if data.handled_on_spot else CaseState.REGISTERED,
+        version=2 if data.handled_on_spot else 1,
+        respond_due_at=respond_due,
+        resolve_due_at=resolve_due,
+        reporter=actor if actor is not None and actor.is_authenticated else None,
+        reporter_name=data.reporter_name.strip()[:50],
+        reporter_phone=data.reporter_phone,
+        reporter_phone_index=phone_index,
+        reporter_id_number=data.reporter_id_number,
+        reporter_id_index=id_index,
+        handled_on_spot=data.handled_on_spot,
+        outcome=data.outcome.strip() if data.handled_on_spot else "",
+        created_at=now,
+        resolved_at=now if data.handled_on_spot else None,
+    )
+    for party in data.parties:
+        CaseParty.objects.create(
+            case=case,
+            role=party.role,
+            name=party.name.strip()[:100],
+            phone=party.phone,
+            phone_index=blind_index("phone", party.phone),
+            id_number=party.id_number,
+            id_index=blind_index("id_number", party.id_number),
+        )
+    actor_unit_id = actor.unit_id if actor is not None else None
+    _event(
+        case,
+        seq=1,
+        kind="register",
+        from_state="",
+        to_state=CaseState.REGISTERED,
+        actor=actor,
+        now=now,
+        data={
+            "risk": graded.colour,
+            "reasons": list(graded.reasons),
+            "lane": way.lane,
+            "tier": way.tier,
+            "owner_unit": owner.pk,
+            "channel": data.channel,
+            "earlier_reports": earlier,
+        },
+        actor_unit_id=actor_unit_id,
+    )
+    if data.handled_on_spot:
+        _attach_evidence(case, actor=actor, ids=data.evidence_ids)
+        _event(
+            case,
+            seq=2,
+            kind="resolve",
+            from_state=CaseState.REGISTERED,
+            to_state=CaseState.RESOLVED,
+            actor=actor,
+            now=now,
+            note=case.outcome,
+            data={"on_spot": True, "evidence": data.evidence_ids},
+            actor_unit_id=actor_unit_id,
+        )
+    if graded.colour == Risk.RED:
+        _raise_red_alert(case, now)
+    return IntakeResult(case=case, linked=False, similar_earlier=earlier)
+
+
+def _units_by_path(area_path: str) -> dict[str, Unit]:
+    from puan.org.models import PATH_SEGMENT_WIDTH as W
+
+    paths = [area_path[: i + W] for i in range(0, len(area_path), W)]
+    return {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
+
+
+def _event(case, *, seq, kind, from_state, to_state, actor, now, note="", data=None, actor_unit_id=None, tier=None):
+    return CaseEvent.objects.create(
+        case=case,
+        seq=seq,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_unit_id=actor_unit_id,
+        tier=tier or case.tier,
+        note=note,
+        data=data or {},
+        at=now,
+    )
+
+
+def _raise_red_alert(case: Case, now: datetime) -> None:
+    CommandAlert.objects.create(case=case, message=f"红色预警：{case.title}", created_at=now)
+    transaction.on_commit(lambda: log.warning("red case %s: %s", case.tracking_code, case.title))
+
+
+def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
+    found = Attachment.objects.filter(pk__in=ids, case__isnull=True, uploaded_by=actor).update(case=case)
+    if found != len(set(ids)):
+        raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
+
+
+def _link_duplicate(existing: Case, *, actor, data: IntakeInput, now: datetime) -> Case:
+    """A second report of the same thing at the same place joins the first case."""
+    case = Case.objects.select_for_update().get(pk=existing.pk)
+    facts = dict(case.risk_facts)
+    facts["repeat_reports"] = case.report_count  # reports before this one
+    graded = grade(facts, active_rules())
+    changes = {"report_count": F("report_count") + 1, "risk_facts": facts}
+    new_colour = case.risk if case.risk_override else graded.colour
+    if not case.risk_override:
+        changes |= {"risk": graded.colour, "risk_reasons": list(graded.reasons)}
+    Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=now, **changes)
+    _event(
+        case,
+        seq=case.version + 1,
+        kind="duplicate_report",
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor,
+        now=now,
+        note=data.description[:500],
+        data={
+            "channel": data.channel,
+            "lon": data.lon,
+            "lat": data.lat,
+            "reporter": data.reporter_name[:50],
+            "risk": new_colour,
+        },
+        actor_unit_id=actor.unit_id if actor is not None else None,
+    )
+    case.refresh_from_db()
+    if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
+        case = _send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警")
+    return case
+
+
+# --- moves ----------------------------------------------------------------------------
+
+
+def _assist_departments(case: Case) -> set[int]:
+    return set(case.assists.filter(status=AssistStatus.OPEN).values_list("department_id", flat=True))
+
+
+def check_move(case: Case, actor, action: str) -> None:
+    """Raise unless `actor` may make `action` on `case` now. The caller has already
+    fetched the case through a scoped selector (invisible cases are 404 before this)."""
+    move = MOVES[action]
+    if is_read_only(actor):
+        raise NotAllowed("当前角色为只读，不能进行此操作。")
+    if case.state not in move.sources:
+        raise Conflict(f"案件当前状态为“{CaseState(case.state).label}”，不能{move.label}。", code="wrong_state")
+    if not (move.min_tier <= case.tier <= move.max_tier):
+        raise Conflict(f"案件当前在{Tier(case.tier).label}，不能{move.label}。", code="wrong_tier")
+    relations = actor_relations(case, actor, assist_departments=_assist_departments(case))
+    if not relations & move.who:
+        raise NotAllowed(f"您无权对该案件进行“{move.label}”操作。")
+
+
+def _commit_move(
+    case: Case,
+    *,
+    actor,
+    action: str,
+    version: int,
+    now: datetime | None = None,
+    changes: dict | None = None,
+    note: str = "",
+    data: dict | None = None,
+    target: str | None = None,
+    kind: str | None = None,
+) -> Case:
+    """Compare-and-set the case at `version`, then write its timeline event."""
+    move = MOVES[action]
+    now = now or timezone.now()
+    if move.needs_note and not note.strip():
+        raise InvalidInput(f"{move.label}须填写理由或说明。", field="note")
+    if version != case.version:
+        raise ConcurrentChange()
+    target = target or move.target
+    updates = dict(changes or {})
+    if target:
+        updates["state"] = target
+        updates[STATE_TIMESTAMP[target]] = now
+    updated = Case.objects.filter(pk=case.pk, version=version).update(
+        version=F("version") + 1, updated_at=now, **updates
+    )
+    if updated != 1:
+        raise ConcurrentChange()
+    from_state = case.state
+    case.refresh_from_db()
+    _event(
+        case,
+        seq=version + 1,
+        kind=kind or action,
+        from_state=from_state,
+        to_state=case.state,
+        actor=actor,
+        now=now,
+        note=note.strip(),
+        data=data,
+        actor_unit_id=actor.unit_id if actor is not None else None,
+    )
+    return case
+
+
+def _deadline_changes(lane: str, now: datetime) -> dict:
+    respond, resolve = deadlines_for(lane, now)
+    return {"respond_due_at": respond, "resolve_due_at": resolve}
+
+
+@transaction.atomic
+def case_accept(*, case: Case, actor, version: int, note: str = "") -> Case:
+    check_move(case, actor, "accept")
+    return _commit_move(case, actor=actor, action="accept", version=version, note=note)
+
+
+@transaction.atomic
+def case_reject(*, case: Case, actor, version: int, note: str) -> Case:
+    check_move(case, actor, "reject")
+    return _commit_move(case, actor=actor, action="reject", version=version, note=note)
+
+
+@transaction.atomic
+def case_triage(
+    *,
+    case: Case,
+    actor,
+    version: int,
+    category_code: str | None = None,
+    lane: str | None = None,
+    facts: dict | None = None,
+    note: str = "",
+) -> Case:
+    check_move(case, actor, "triage")
+    now = timezone.now()
+    category = case.category
+    if category_code and category_code != category.code:
+        category = Category.objects.filter(code=category_code, is_active=True).first()
+        if category is None:
+            raise InvalidInput("事项分类不存在或已停用。", field="category")
+    if lane is not None and lane not in Lane.values:
+        raise InvalidInput("办理通道无效。", field="lane")
+    merged = clean_facts({**case.risk_facts, **(facts or {})})
+    graded = grade(merged, active_rules())
+    colour = case.risk if case.risk_override else graded.colour
+    way = route(category, colour)
+    new_lane = lane or way.lane
+    changes = {
+        "category": category,
+        "lead_department_id": category.lead_department_id,
+        "risk_facts": merged,
+        "lane": new_lane,
+        **_deadline_changes(new_lane, now),
+    }
+    if not case.risk_override:
+        changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
+    # Triage can send a case up to the tier its colour and category demand, never down.
+    if way.tier > case.tier:
+        owner = unit_at_tier(case.area_path, way.tier)
+        changes |= {"tier": way.tier, "owner_unit": owner, "owner_path": owner.path}
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="triage",
+        version=version,
+        now=now,
+        changes=changes,
+        note=note,
+        data={"category": category.code, "lane": new_lane, "risk": colour, "tier": changes.get("tier", case.tier)},
+    )
+    if colour == Risk.RED and not case.alerts.exists():
+        _raise_red_alert(case, now)
+    return case
+
+
+@transaction.atomic
+def case_assign(
+    *,
+    case: Case,
+    actor,
+    version: int,
+    lead_department_id: int | None = None,
+    assists: list[tuple[int, str]] | None = None,
+    note: str = "",
+) -> Case:
+    check_move(case, actor, "assign")
+    now = timezone.now()
+    lead_id = lead_department_id or case.lead_department_id
+    departments = _departments([lead_id] + [d for d, _ in assists or []])
+    if lead_id not in departments:
+        raise InvalidInput("牵头部门不存在。", field="lead_department_id")
+    if assists and case.tier < Tier.STREET:
+        raise InvalidInput("社区层级的案件不能增加协办部门，请上报街道联合处置。", field="assists")
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="assign",
+        version=version,
+        now=now,
+        note=note,
+        changes={"lead_department_id": lead_id, **_deadline_changes(case.lane, now)},
+        data={"lead_department": lead_id, "assists": [d for d, _ in assists or []]},
+    )
+    for department_id, task in assists or []:
+        _add_assist_row(case, department_id=department_id, task=task, now=now)
+    return case
+
+
+def _departments(ids: list[int]) -> set[int]:
+    return set(Unit.objects.filter(pk__in=ids, level=UnitLevel.DEPARTMENT, is_active=True).values_list("pk", flat=True))
+
+
+def _add_assist_row(case: Case, *, department_id: int, task: str, now: datetime) -> AssistTask:
+    if not _departments([department_id]):
+        raise InvalidInput("协办部门不存在。", field="department_id")
+    if department_id == case.lead_department_id:
+        raise InvalidInput("牵头部门不能同时作为协办部门。", field="department_id")
+    if case.assists.filter(department_id=department_id).exists():
+        raise Conflict("该部门已是协办部门。", code="duplicate_assist")
+    if not task.strip():
+        raise InvalidInput("请填写协办任务。", field="task")
+    return AssistTask.objects.create(case=case, department_id=department_id, task=task.strip()[:500], created_at=now)
+
+
+@transaction.atomic
+def case_start(*, case: Case, actor, version: int, note: str = "") -> Case:
+    check_move(case, actor, "start")
+    return _commit_move(case, actor=actor, action="start", version=version, note=note)
+
+
+def _facts_with_escalation(case: Case) -> tuple[dict, str, list[str]]:
+    facts = dict(case.risk_facts)
+    facts["escalations"] = facts.get("escalations", 0) + 1
+    graded = grade(facts, active_rules())
+    colour = case.risk if case.risk_override else graded.colour
+    reasons = case.risk_reasons if case.risk_override else list(graded.reasons)
+    return facts, colour, reasons
+
+
+@transaction.atomic
+def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime | None = None) -> Case:
+    """Send the case one tier up (community → street → district), with the reason.
+    `actor=None` is the system (the deadline sweep)."""
+    if actor is not None:
+        check_move(case, actor, "escalate")
+    elif case.state not in MOVES["escalate"].sources or case.tier >= Tier.DISTRICT:
+        raise Conflict("案件当前不能上报。", code="wrong_state")
+    now = now or timezone.now()
+    tier = case.tier + 1
+    owner = unit_at_tier(case.area_path, tier)
+    facts, colour, reasons = _facts_with_escalation(case)
+    if colour == Risk.RED:
+        tier, owner = Tier.DISTRICT, unit_at_tier(case.area_path, Tier.DISTRICT)
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="escalate",
+        version=version,
+        now=now,
+        note=note,
+        changes={
+            "tier": tier,
+            "owner_unit": owner,
+            "owner_path": owner.path,
+            "risk_facts": facts,
+            "risk": colour,
+            "risk_reasons": reasons,
+            **_deadline_changes(case.lane, now),
+        },
+        data={"tier": tier, "owner_unit": owner.pk, "risk": colour},
+    )
+    if colour == Risk.RED and not case.alerts.exists():
+        _raise_red_alert(case, now)
+    return case
+
+
+def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
+    """A case turned red belongs to the district at once."""
+    district = unit_at_tier(case.area_path, Tier.DISTRICT)
+    Case.objects.filter(pk=case.pk, version=case.version).update(
+        tier=Tier.DISTRICT, owner_unit=district, owner_path=district.path, version=F("version") + 1, updated_at=now
+    )
+    _event(
+        case,
+        seq=case.version + 1,
+        kind="route_red",
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor,
+        now=now,
+        note=reason,
+        data={"tier": Tier.DISTRICT, "owner_unit": district.pk},
+        tier=Tier.DISTRICT,
+    )
+    if not case.alerts.exists():
+        _raise_red_alert(case, now)
+    case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def case_return(*, case: Case, actor, version: int, note: str) -> Case:
+    """A higher tier hands the case back down one tier, with instructions."""
+    check_move(case, actor, "return")
+    now = timezone.now()
+    tier = case.tier - 1
+    owner = unit_at_tier(case.area_path, tier)
+    if owner.pk == case.owner_unit_id:
+        raise Conflict("该案件没有可退回的下级单位。", code="no_lower_unit")
+    return _commit_move(
+        case,
+        actor=actor,
+        action="return",
+        version=version,
+        now=now,
+        note=note,
+        changes={"tier": tier, "owner_unit": owner, "owner_path": owner.path, **_deadline_changes(case.lane, now)},
+        data={"tier": tier, "owner_unit": owner.pk},
+    )
+
+
+@transaction.atomic
+def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids: list[int] | None = None) -> Case:
+    check_move(case, actor, "resolve")
+    if not outcome.strip():
+        raise InvalidInput("请填写办理结果。", field="outcome")
+    open_tasks = case.assists.filter(status=AssistStatus.OPEN).select_related("department")
+    if open_tasks:
+        names = "、".join(t.department.name for t in open_tasks)
+        raise Conflict(f"协办任务尚未完成：{names}。", code="assists_open")
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="resolve",
+        version=version,
+        note=outcome,
+        changes={"outcome": outcome.strip()},
+        data={"evidence": evidence_ids or []},
+    )
+    if evidence_ids:
+        _attach_evidence(case, actor=actor, ids=evidence_ids)
+    return case
+
+
+@transaction.atomic
+def case_verify(*, case: Case, actor, version: int, note: str = "") -> Case:
+    check_move(case, actor, "verify")
+    return _commit_move(case, actor=actor, action="verify", version=version, note=note)
+
+
+@transaction.atomic
+def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str = "") -> Case:
+    """The citizen's verdict, 1–5. Unsatisfied (1–2) within 15 days of resolution reopens
+    the case at once."""
+    check_move(case, actor, "rate")
+    if satisfaction not in range(1, 6):
+        raise InvalidInput("满意度须为1至5。", field="satisfaction")
+    now = timezone.now()
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="rate",
+        version=version,
+        now=now,
+        note=note,
+        changes={"satisfaction": satisfaction},
+        data={"satisfaction": satisfaction},
+    )
+    if satisfaction <= UNSATISFIED_AT_MOST and case.resolved_at and now - case.resolved_at <= REOPEN_WINDOW:
+        case = _commit_move(
+            case,
+            actor=actor,
+            action="reopen",
+            version=case.version,
+            now=now,
+            note=note or "群众评价不满意，案件重启办理。",
+            data={"because": "unsatisfied"},
+            changes=_deadline_changes(case.lane, now),
+        )
+    return case
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
+    check_move(case, actor, "reopen")
+    now = timezone.now()
+    relations = actor_relations(case, actor, assist_departments=set())
+    from puan.cases.transitions import Who
+
+    if Who.SUPERVISOR not in relations and (case.resolved_at is None or now - case.resolved_at > REOPEN_WINDOW):
+        raise Conflict("办结已超过15天，不能由反映人重启，请重新上报。", code="reopen_window_passed")
+    return _commit_move(
+        case,
+        actor=actor,
+        action="reopen",
+        version=version,
+        now=now,
+        note=note,
+        changes=_deadline_changes(case.lane, now),
+    )
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor, version: int, note: str = "") -> Case:
+    check_move(case, actor, "close")
+    return _commit_move(case, actor=actor, action="close", version=version, note=note)
+
+
+@transaction.atomic
+def case_add_assist(*, case: Case, actor, version: int, department_id: int, task: str) -> Case:
+    check_move(case, actor, "add_assist")
+    now = timezone.now()
+    _add_assist_row(case, department_id=department_id, task=task, now=now)
+    return _commit_move(
+        case, actor=actor, action="add_assist", version=version, now=now, note=task, data={"department": department_id}
+    )
+
+
+@transaction.atomic
+def case_close_assist(*, case: Case, actor, version: int, task_id: int, status: str, note: str = "") -> Case:
+    """An assisting department finishes its task (done), or the owner waives it with a reason."""
+    check_move(case, actor, "close_assist")
+    task = case.assists.filter(pk=task_id).first()
+    if task is None:
+        raise InvalidInput("协办任务不存在。", field="task_id")
+    if task.status != AssistStatus.OPEN:
+        raise Conflict("该协办任务已结束。", code="assist_closed")
+    if status not in (AssistStatus.DONE, AssistStatus.WAIVED):
+        raise InvalidInput("协办任务只能完成或免除。", field="status")
+    relations = actor_relations(case, actor, assist_departments={task.department_id})
+    from puan.cases.transitions import Who
+
+    own_task = Who.ASSIST in relations and actor.unit_id == task.department_id
+    if status == AssistStatus.DONE and not own_task:
+        raise NotAllowed("只有协办部门本身可以完成该任务。")
+    if status == AssistStatus.WAIVED:
+        if Who.OWNER not in relations:
+            raise NotAllowed("只有责任单位可以免除协办任务。")
+        if not note.strip():
+            raise InvalidInput("免除协办任务须填写理由。", field="note")
+    now = timezone.now()
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="close_assist",
+        version=version,
+        now=now,
+        note=note,
+        data={"task": task.pk, "department": task.department_id, "status": status},
+    )
+    AssistTask.objects.filter(pk=task.pk).update(status=status, note=note.strip(), closed_at=now)
+    return case
+
+
+@transaction.atomic
+def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str) -> Case:
+    check_move(case, actor, "override_risk")
+    if risk not in Risk.values:
+        raise InvalidInput("风险等级无效。", field="risk")
+    now = timezone.now()
+    reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
+    changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
+    if risk == Risk.RED and case.tier < Tier.DISTRICT:
+        district = unit_at_tier(case.area_path, Tier.DISTRICT)
+        changes |= {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="override_risk",
+        version=version,
+        now=now,
+        note=note,
+        changes=changes,
+        data={"from": case.risk, "to": risk},
+    )
+    if risk == Risk.RED and not case.alerts.exists():
+        _raise_red_alert(case, now)
+    return case
+
+
+@transaction.atomic
+def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str = "") -> Case:
+    """New facts re-grade the case (a dispatcher's override stays until changed again)."""
+    check_move(case, actor, "update_facts")
+    now = timezone.now()
+    merged = clean_facts({**case.risk_facts, **facts})
+    graded = grade(merged, active_rules())
+    changes: dict = {"risk_facts": merged}
+    colour = case.risk
+    if not case.risk_override:
+        colour = graded.colour
+        changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
+    if colour == Risk.RED and case.tier < Tier.DISTRICT:
+        district = unit_at_tier(case.area_path, Tier.DISTRICT)
+        changes |= {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+    case = _commit_move(
+        case,
+        actor=actor,
+        action="update_facts",
+        version=version,
+        now=now,
+        note=note,
+        changes=changes,
+        data={"facts": merged, "risk": colour},
+    )
+    if colour == Risk.RED and not case.alerts.exists():
+        _raise_red_alert(case, now)
+    return case
+
+
+@transaction.atomic
+def case_comment(*, case: Case, actor, version: int, note: str) -> Case:
+    check_move(case, actor, "comment")
+    if not note.strip():
+        raise InvalidInput("请填写备注内容。", field="note")
+    return _commit_move(case, actor=actor, action="comment", version=version, note=note)
