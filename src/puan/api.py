@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from puan.accounts.api import router as accounts_router
+from puan.cases.api import router as cases_router
 from puan.core.auth import API_AUTH
 from puan.core.errors import DomainError
 from puan.org.api import router as org_router
@@ -28,6 +29,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("/units", org_router)
 api.add_router("/taxonomy", taxonomy_router)
+api.add_router("", cases_router)
 
 
 @api.exception_handler(DomainError)

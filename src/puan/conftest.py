@@ -46,3 +46,29 @@ class ApiClient:
 @pytest.fixture
 def api(db):
     return ApiClient()
+
+
+@pytest.fixture
+def world(tree):
+    """The small tree plus every department and the real taxonomy."""
+    import json
+
+    from puan.org.models import UnitLevel
+    from puan.org.services import unit_create
+    from puan.taxonomy.services import DEFAULT_TAXONOMY_FILE, taxonomy_load
+
+    departments = json.loads(
+        (DEFAULT_TAXONOMY_FILE.parent.parent.parent / "org" / "data" / "departments.json").read_text("utf-8")
+    )["departments"]
+    for d in departments:
+        if d["code"] not in ("justice", "police"):
+            unit_create(
+                code=f"dept.{d['code']}",
+                name=d["name"],
+                level=UnitLevel.DEPARTMENT,
+                parent=tree.district,
+                stationing=d["stationing"],
+                kind=d.get("kind", ""),
+            )
+    taxonomy_load()
+    return tree

@@ -179,6 +179,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 
+# --- cases --------------------------------------------------------------------------
+# A report of the same category within this distance and time of an open case joins it.
+PUAN_DUPLICATE_RADIUS_M = env_int("PUAN_DUPLICATE_RADIUS_M", 100, minimum=0, maximum=10_000)
+PUAN_DUPLICATE_WINDOW_HOURS = env_int("PUAN_DUPLICATE_WINDOW_HOURS", 72, minimum=0, maximum=24 * 365)
+PUAN_MAX_UPLOAD_MB = env_int("PUAN_MAX_UPLOAD_MB", 10, minimum=1, maximum=200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PUAN_MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
+
 # --- background work ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 

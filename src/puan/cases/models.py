@@ -264,7 +264,8 @@ class AssistTask(models.Model):
 
 
 class Attachment(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    # Uploaded first (a phone may upload photos before it files the report), then bound.
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField("文件", upload_to="cases/%Y/%m/")
     original_name = models.CharField("原文件名", max_length=200)
     content_type = models.CharField("类型", max_length=100)
@@ -280,24 +281,6 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class IdempotencyKey(models.Model):
-    """The first answer to a request carrying an Idempotency-Key, replayed on retries."""
-
-    key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
-    scope = models.CharField(max_length=50)
-    request_hash = models.CharField(max_length=64)
-    status = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique")]
-
-    def __str__(self) -> str:
-        return self.key
 
 
 class CommandAlert(models.Model):

@@ -1,0 +1,170 @@
+"""Reads of cases, already scoped to the user asking. The API and the pages call these."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Case as SqlCase
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+
+from puan.accounts.scope import DataScope, scope_for
+from puan.cases.models import OPEN_STATES, AssistStatus, AssistTask, Case, CaseState, Risk
+from puan.core.errors import InvalidInput, NotVisible
+
+
+def _visible_q(scope: DataScope) -> Q:
+    """Unit-wide scopes see cases that happened in their area or that their unit owns
+    now; departments see cases they lead or assist; everyone sees what they reported."""
+    q = scope.q(path="area_path", department="lead_department_id", owner="reporter_id")
+    if scope.unit_paths:
+        q |= scope.q(path="owner_path")
+    if scope.department_ids:
+        q |= Q(Exists(AssistTask.objects.filter(case=OuterRef("pk"), department_id__in=sorted(scope.department_ids))))
+    return q
+
+
+def case_list_visible_to(*, user) -> QuerySet[Case]:
+    return Case.objects.filter(_visible_q(scope_for(user)))
+
+
+def case_get_visible(*, user, case_id: int, for_update: bool = False) -> Case:
+    cases = case_list_visible_to(user=user).select_related(
+        "category", "category__group", "owner_unit", "lead_department", "grid", "community", "street"
+    )
+    case = cases.filter(pk=case_id).first()
+    if case is None:
+        raise NotVisible("案件不存在或无权查看。")
+    return case
+
+
+def case_get_by_tracking_code(*, tracking_code: str) -> Case:
+    """The citizen's view: anyone holding the tracking code may follow the case."""
+    case = Case.objects.select_related("category", "owner_unit").filter(tracking_code=tracking_code.upper()).first()
+    if case is None:
+        raise NotVisible("查询码不存在。")
+    return case
+
+
+@dataclass
+class CaseFilters:
+    state: list[str] | None = None
+    risk: list[str] | None = None
+    tier: list[int] | None = None
+    unit: int | None = None
+    category: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+
+
+def _apply_filters(cases: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
+    if f.state:
+        cases = cases.filter(state__in=f.state)
+    if f.risk:
+        cases = cases.filter(risk__in=f.risk)
+    if f.tier:
+        cases = cases.filter(tier__in=f.tier)
+    if f.unit is not None:
+        from puan.org.models import Unit, subtree_q
+
+        unit = Unit.objects.filter(pk=f.unit).only("path").first()
+        if unit is None:
+            raise InvalidInput("单位不存在。", field="unit")
+        cases = cases.filter(subtree_q(unit.path, "area_path") | subtree_q(unit.path, "owner_path"))
+    if f.category:
+        cases = cases.filter(Q(category__code=f.category) | Q(category__group__code=f.category))
+    if f.kind:
+        cases = cases.filter(kind=f.kind)
+    if f.channel:
+        cases = cases.filter(channel=f.channel)
+    if f.created_from:
+        cases = cases.filter(created_at__gte=f.created_from)
+    if f.created_to:
+        cases = cases.filter(created_at__lt=f.created_to)
+    if f.text:
+        text = f.text.strip()
+        cases = cases.filter(
+            Q(title__icontains=text)
+            | Q(description__icontains=text)
+            | Q(tracking_code=text.upper())
+            | Q(address__icontains=text)
+        )
+    return cases
+
+
+# --- cursor pagination: newest first, (created_at, id) as the key ------------------------
+
+
+def encode_cursor(case: Case) -> str:
+    raw = f"{case.created_at.isoformat()}|{case.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        return datetime.fromisoformat(at), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("分页游标无效。", field="cursor") from None
+
+
+def case_page(*, user, filters: CaseFilters, cursor: str | None, limit: int) -> tuple[list[Case], str | None]:
+    cases = _apply_filters(case_list_visible_to(user=user), filters)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        cases = cases.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    rows = list(
+        cases.select_related("category", "owner_unit", "lead_department").order_by("-created_at", "-pk")[: limit + 1]
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# --- queues ---------------------------------------------------------------------------
+
+
+def _owned_q(scope: DataScope) -> Q:
+    """What a scope owns (must act on), as opposed to what it may merely see."""
+    q = scope.q(path="owner_path", department="lead_department_id")
+    if scope.department_ids:
+        q |= Q(
+            Exists(
+                AssistTask.objects.filter(
+                    case=OuterRef("pk"), department_id__in=sorted(scope.department_ids), status=AssistStatus.OPEN
+                )
+            )
+        )
+    return q
+
+
+QUEUE_ORDER = (
+    SqlCase(When(state=CaseState.ESCALATED, then=Value(0)), default=Value(1), output_field=IntegerField()),
+    SqlCase(
+        When(risk=Risk.RED, then=Value(0)),
+        When(risk=Risk.ORANGE, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    ),
+)
+
+
+def case_queue(*, user, filters: CaseFilters, limit: int, offset: int) -> tuple[list[Case], dict[str, int], int]:
+    """A handler's work: open cases their scope owns, escalated first, then red, orange,
+    yellow, then the earliest deadline. Also the count per state (before state filters)."""
+    owned = Case.objects.filter(_owned_q(scope_for(user)), state__in=OPEN_STATES)
+    unfiltered_states = CaseFilters(**{**filters.__dict__, "state": None})
+    counts = dict(_apply_filters(owned, unfiltered_states).values_list("state").annotate(n=Count("pk")).order_by())
+    cases = _apply_filters(owned, filters)
+    total = cases.count()
+    rows = list(
+        cases.select_related("category", "owner_unit", "lead_department")
+        .annotate(_escalated=QUEUE_ORDER[0], _risk=QUEUE_ORDER[1])
+        .order_by("_escalated", "_risk", "resolve_due_at", "pk")[offset : offset + limit]
+    )
+    return rows, {s: counts.get(s, 0) for s in OPEN_STATES}, total

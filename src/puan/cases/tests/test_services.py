@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from puan.cases import services as svc
+from puan.cases.models import AssistTask, Case, CaseEvent, CaseState, CommandAlert, Risk
+from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_B1, People, intake
+from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
+from puan.taxonomy.models import Lane
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(world):
+    return People(world)
+
+
+def timeline(case):
+    return list(CaseEvent.objects.filter(case=case).order_by("seq").values_list("kind", flat=True))
+
+
+def test_it_takes_a_report_in_routed_to_its_community(world, people):
+    result = intake(people.grid_worker)
+    case = result.case
+    assert not result.linked
+    assert (case.state, case.risk, case.tier, case.lane) == (CaseState.REGISTERED, Risk.YELLOW, 1, Lane.SIMPLE)
+    assert case.grid_id == world.grid_a1.pk
+    assert case.community_id == world.community_a.pk and case.street_id == world.street_a.pk
+    assert case.owner_unit_id == world.community_a.pk
+    assert case.lead_department.code == "dept.justice"
+    assert case.respond_due_at < case.resolve_due_at
+    assert case.tracking_code.startswith("HP") and len(case.tracking_code) == 14
+    assert timeline(case) == ["register"]
+
+
+def test_it_refuses_a_point_outside_the_district(world, people):
+    with pytest.raises(InvalidInput) as err:
+        intake(people.grid_worker, lon_lat=(114.0, 24.0))
+    assert err.value.field == "lon"
+    assert Case.objects.count() == 0
+
+
+def test_it_grades_red_sends_it_to_the_district_and_raises_an_alert(world, people):
+    case = intake(people.grid_worker, facts={"danger_to_life": True, "people_involved": 3}).case
+    assert case.risk == Risk.RED
+    assert "危及生命安全" in case.risk_reasons
+    assert case.tier == 3 and case.owner_unit_id == world.district.pk
+    assert case.lane == Lane.URGENT
+    assert CommandAlert.objects.filter(case=case).count() == 1
+
+
+def test_it_grades_orange_to_at_least_the_street(world, people):
+    case = intake(people.grid_worker, facts={"people_involved": 6}).case
+    assert case.risk == Risk.ORANGE and case.tier == 2 and case.owner_unit_id == world.street_a.pk
+    assert case.risk_reasons == ["涉及5人以上"]
+
+
+def test_it_lifts_two_orange_dimensions_to_red(world, people):
+    case = intake(people.grid_worker, facts={"people_involved": 6, "injury": True}).case
+    assert case.risk == Risk.RED
+    assert "两个以上维度达到橙色" in case.risk_reasons
+
+
+def test_it_links_a_second_report_nearby_instead_of_duplicating(world, people):
+    first = intake(people.grid_worker).case
+    lon, lat = IN_GRID_A1
+    second = intake(people.volunteer, channel="app", lon_lat=(lon + 0.0005, lat + 0.0003))  # ~60 m away
+    assert second.linked and second.case.pk == first.pk
+    assert Case.objects.count() == 1
+    first.refresh_from_db()
+    assert first.report_count == 2
+    assert timeline(first) == ["register", "duplicate_report"]
+    # Far away, another category, or after the window: a new case.
+    assert not intake(people.grid_worker, lon_lat=(lon + 0.003, lat)).linked  # ~300 m
+    assert not intake(people.grid_worker, category="G11-01").linked
+    later = svc.IntakeInput(
+        kind="dispute", channel="patrol", category_code="G15-01", title="t", description="d", lon=lon, lat=lat
+    )
+    assert not svc.case_intake(actor=people.grid_worker, data=later, now=timezone.now() + timedelta(hours=80)).linked
+
+
+def test_it_turns_repeated_reports_orange_then_red(world, people):
+    case = intake(people.grid_worker).case
+    for _ in range(2):
+        intake(people.volunteer, channel="app")
+    case.refresh_from_db()
+    assert case.risk == Risk.ORANGE and case.report_count == 3
+    for _ in range(3):
+        intake(people.volunteer, channel="app")
+    case.refresh_from_db()
+    assert case.risk == Risk.RED and case.tier == 3 and case.owner_unit_id == world.district.pk
+
+
+def test_it_recognises_a_repeat_reporter_by_blind_index(world, people):
+    first = intake(people.community, channel="window", reporter_phone="13912345678", category="G16-01", kind="petition")
+    second = intake(
+        people.community,
+        channel="window",
+        reporter_phone="+86 139 1234 5678",
+        category="G16-01",
+        kind="petition",
+        lon_lat=IN_GRID_B1,
+    )
+    assert not second.linked and second.similar_earlier == 1
+    assert second.case.reporter_phone_index == first.case.reporter_phone_index
+    assert second.case.risk_facts["repeat_reports"] == 1
+
+
+def test_it_refuses_internal_categories_and_staff_channels_to_citizens(world, people):
+    with pytest.raises(InvalidInput) as err:
+        intake(people.volunteer, channel="app", category="G02-01")
+    assert err.value.field == "category"
+    with pytest.raises(InvalidInput) as err:
+        intake(people.volunteer, channel="hotline")
+    assert err.value.field == "channel"
+    with pytest.raises(NotAllowed):
+        intake(people.leader)
+
+
+def test_it_handles_a_small_matter_on_the_spot_with_evidence(world, people):
+    from puan.cases.attachments import attachment_upload
+
+    photo = attachment_upload(actor=people.grid_worker, name="现场.png", content=b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    case = intake(
+        people.grid_worker, category="G11-03", handled_on_spot=True, outcome="已清理小广告", evidence_ids=[photo.pk]
+    ).case
+    assert case.state == CaseState.RESOLVED and case.handled_on_spot and case.version == 2
+    assert timeline(case) == ["register", "resolve"]
+    assert list(case.attachments.values_list("pk", flat=True)) == [photo.pk]
+    with pytest.raises(InvalidInput) as err:
+        intake(people.grid_worker, category="G11-03", handled_on_spot=True, outcome="已处理", lon_lat=IN_GRID_B1)
+    assert err.value.field == "evidence_ids"
+    with pytest.raises(NotAllowed):
+        intake(people.community, category="G11-03", handled_on_spot=True, outcome="x", evidence_ids=[photo.pk])
+
+
+def walk_to_in_progress(people, case):
+    case = svc.case_accept(case=case, actor=people.community, version=case.version)
+    case = svc.case_triage(case=case, actor=people.community, version=case.version)
+    case = svc.case_assign(case=case, actor=people.community, version=case.version)
+    return svc.case_start(case=case, actor=people.community, version=case.version)
+
+
+def test_it_runs_the_whole_closed_loop_with_a_complete_timeline(world, people):
+    case = intake(people.grid_worker).case
+    case = walk_to_in_progress(people, case)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="双方分歧大，需街道会诊")
+    assert (case.state, case.tier, case.owner_unit_id) == (CaseState.ESCALATED, 2, world.street_a.pk)
+    case = svc.case_add_assist(
+        case=case, actor=people.street, version=case.version, department_id=world.police.pk, task="派民警到场了解情况"
+    )
+    case = svc.case_assign(case=case, actor=people.street, version=case.version)
+    case = svc.case_start(case=case, actor=people.justice, version=case.version)  # the lead department
+    with pytest.raises(Conflict) as err:
+        svc.case_resolve(case=case, actor=people.street, version=case.version, outcome="调解成功")
+    assert err.value.code == "assists_open"
+    task = AssistTask.objects.get(case=case)
+    case = svc.case_close_assist(
+        case=case, actor=people.police, version=case.version, task_id=task.pk, status="done", note="已到场"
+    )
+    case = svc.case_resolve(case=case, actor=people.justice, version=case.version, outcome="人民调解达成协议")
+    case = svc.case_verify(case=case, actor=people.dispatcher, version=case.version)
+    case = svc.case_rate(case=case, actor=people.grid_worker, version=case.version, satisfaction=5)
+    case = svc.case_close(case=case, actor=people.dispatcher, version=case.version)
+    assert case.state == CaseState.CLOSED
+    events = list(CaseEvent.objects.filter(case=case).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, case.version + 1))
+    assert [e.kind for e in events] == [
+        "register",
+        "accept",
+        "triage",
+        "assign",
+        "start",
+        "escalate",
+        "add_assist",
+        "assign",
+        "start",
+        "close_assist",
+        "resolve",
+        "verify",
+        "rate",
+        "close",
+    ]
+    for stamp in (
+        "accepted_at",
+        "triaged_at",
+        "assigned_at",
+        "started_at",
+        "escalated_at",
+        "resolved_at",
+        "verified_at",
+        "rated_at",
+        "closed_at",
+    ):
+        assert getattr(case, stamp) is not None, stamp
+
+
+def test_it_reopens_on_an_unsatisfied_rating(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
+    case = svc.case_verify(case=case, actor=people.street, version=case.version)
+    case = svc.case_rate(case=case, actor=people.grid_worker, version=case.version, satisfaction=1, note="没解决")
+    assert case.state == CaseState.REOPENED and case.satisfaction == 1
+    assert timeline(case)[-2:] == ["rate", "reopen"]
+
+
+def test_it_lets_a_higher_tier_return_a_case_with_instructions(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="需要街道协调")
+    with pytest.raises(InvalidInput) as err:
+        svc.case_return(case=case, actor=people.street, version=case.version, note="")
+    assert err.value.field == "note"
+    case = svc.case_return(case=case, actor=people.street, version=case.version, note="属小事，请社区继续调解")
+    assert (case.state, case.tier, case.owner_unit_id) == (CaseState.RETURNED, 1, world.community_a.pk)
+    with pytest.raises(Conflict):  # tier 1 cannot return further
+        svc.case_return(case=case, actor=people.community, version=case.version, note="x")
+
+
+def test_it_refuses_a_stale_version_and_moves_nobody_else_owns(world, people):
+    case = intake(people.grid_worker).case
+    with pytest.raises(ConcurrentChange):
+        svc.case_accept(case=case, actor=people.community, version=case.version + 5)
+    with pytest.raises(NotAllowed):
+        svc.case_accept(case=case, actor=people.justice, version=case.version)
+    with pytest.raises(NotAllowed):
+        svc.case_accept(case=case, actor=people.leader, version=case.version)
+    with pytest.raises(Conflict) as err:
+        svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="x")
+    assert err.value.code == "wrong_state"
+    assert timeline(case) == ["register"]
+
+
+def test_it_lets_a_dispatcher_override_the_colour_with_a_reason(world, people):
+    case = intake(people.grid_worker).case
+    with pytest.raises(InvalidInput):
+        svc.case_override_risk(case=case, actor=people.dispatcher, version=case.version, risk="red", note="")
+    case = svc.case_override_risk(
+        case=case, actor=people.dispatcher, version=case.version, risk="red", note="当事人扬言过激行为"
+    )
+    assert case.risk == Risk.RED and case.tier == 3 and case.risk_override == "当事人扬言过激行为"
+    assert CommandAlert.objects.filter(case=case).exists()
+    # New facts keep the override.
+    case = svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"injury": True})
+    assert case.risk == Risk.RED and case.risk_facts["injury"] == 1
+
+
+def test_it_regrades_when_new_facts_arrive(world, people):
+    case = intake(people.grid_worker).case
+    case = svc.case_update_facts(
+        case=case, actor=people.grid_worker, version=case.version, facts={"vulnerable_people": True}
+    )
+    assert case.risk == Risk.ORANGE
+    case = svc.case_update_facts(
+        case=case, actor=people.grid_worker, version=case.version, facts={"danger_to_life": True}
+    )
+    assert case.risk == Risk.RED and case.tier == 3
+
+
+def test_it_keeps_closed_cases_immutable_except_reopen(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
+    case = svc.case_verify(case=case, actor=people.dispatcher, version=case.version)
+    case = svc.case_close(case=case, actor=people.dispatcher, version=case.version)
+    for attempt in (
+        lambda: svc.case_comment(case=case, actor=people.dispatcher, version=case.version, note="x"),
+        lambda: svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"injury": 1}),
+        lambda: svc.case_escalate(case=case, actor=people.dispatcher, version=case.version, note="x"),
+    ):
+        with pytest.raises(Conflict):
+            attempt()
+    case = svc.case_reopen(case=case, actor=people.dispatcher, version=case.version, note="群众再次来电反映")
+    assert case.state == CaseState.REOPENED

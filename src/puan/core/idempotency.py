@@ -1,0 +1,57 @@
+"""`Idempotency-Key`: a retried request returns the first answer and creates nothing twice.
+
+The key row is written in the same transaction as the work it records. Two concurrent
+requests with one key cannot both commit: the second trips the unique constraint, its
+work rolls back, and it answers with the first one's stored response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from puan.core.errors import InvalidInput
+from puan.core.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 100
+
+
+def request_fingerprint(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(row: IdempotencyKey, fingerprint: str) -> tuple[int, dict]:
+    if row.request_hash != fingerprint:
+        raise InvalidInput("同一 Idempotency-Key 不能用于内容不同的请求。", field="Idempotency-Key")
+    return row.status, row.response
+
+
+def run_once(
+    *, key: str | None, user, scope: str, payload: dict, work: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
+    """Run `work` (returning status and JSON body) at most once per (user, scope, key)."""
+    if not key:
+        with transaction.atomic():
+            return work()
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"Idempotency-Key 不能超过 {MAX_KEY_LENGTH} 个字符。", field="Idempotency-Key")
+    owner = user if getattr(user, "is_authenticated", False) else None
+    fingerprint = request_fingerprint(payload)
+    existing = IdempotencyKey.objects.filter(user=owner, scope=scope, key=key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        with transaction.atomic():
+            status, body = work()
+            IdempotencyKey.objects.create(
+                key=key, user=owner, scope=scope, request_hash=fingerprint, status=status, response=body
+            )
+            return status, body
+    except IntegrityError:
+        existing = IdempotencyKey.objects.filter(user=owner, scope=scope, key=key).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
