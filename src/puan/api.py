@@ -3,6 +3,7 @@ HTTP here, in one place: `{"code", "message", "field"?}`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -10,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from puan.accounts.api import router as accounts_router
 from puan.cases.api import router as cases_router
 from puan.core.auth import API_AUTH
+from puan.core.bench_api import router as bench_router
 from puan.core.errors import DomainError
 from puan.org.api import router as org_router
 from puan.taxonomy.api import router as taxonomy_router
@@ -30,6 +32,8 @@ api.add_router("", accounts_router)
 api.add_router("/units", org_router)
 api.add_router("/taxonomy", taxonomy_router)
 api.add_router("", cases_router)
+if settings.PUAN_BENCH_ENDPOINTS:
+    api.add_router("/bench", bench_router)
 
 
 @api.exception_handler(DomainError)

@@ -186,6 +186,11 @@ PUAN_DUPLICATE_WINDOW_HOURS = env_int("PUAN_DUPLICATE_WINDOW_HOURS", 72, minimum
 PUAN_MAX_UPLOAD_MB = env_int("PUAN_MAX_UPLOAD_MB", 10, minimum=1, maximum=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PUAN_MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 
+# --- benchmarks -----------------------------------------------------------------------
+# Yardstick endpoints under /api/v1/bench/ (a no-op and a one-row commit) that
+# bench/bench_intake.py compares intake against. Off in production: they are not even routed.
+PUAN_BENCH_ENDPOINTS = env_bool("PUAN_BENCH_ENDPOINTS", False)
+
 # --- background work ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 

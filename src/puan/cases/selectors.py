@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from puan.accounts.scope import DataScope, scope_for
 from puan.cases.models import OPEN_STATES, AssistStatus, AssistTask, Case, CaseState, Risk
 from puan.core.errors import InvalidInput, NotVisible
+from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, UnitLevel, subtree_q
 
 
 def _visible_q(scope: DataScope) -> Q:
@@ -70,7 +71,7 @@ def _apply_filters(cases: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:
     if f.tier:
         cases = cases.filter(tier__in=f.tier)
     if f.unit is not None:
-        from puan.org.models import Unit, subtree_q
+        from puan.org.models import Unit
 
         unit = Unit.objects.filter(pk=f.unit).only("path").first()
         if unit is None:
@@ -130,9 +131,17 @@ def case_page(*, user, filters: CaseFilters, cursor: str | None, limit: int) -> 
 
 
 def _owned_q(scope: DataScope) -> Q:
-    """What a scope owns (must act on), as opposed to what it may merely see."""
-    q = scope.q(path="owner_path", department="lead_department_id")
+    """What a scope must act on, as opposed to what it may merely see: cases its unit owns
+    now (a street's queue does not repeat its communities' work), cases in a grid worker's
+    grid, cases its department leads or assists on."""
+    grid_depth = LEVEL_DEPTH[UnitLevel.GRID] * PATH_SEGMENT_WIDTH
+    owned = sorted(p for p in scope.unit_paths if len(p) < grid_depth)
+    grids = [p for p in scope.unit_paths if len(p) >= grid_depth]
+    q = Q(owner_path__in=owned) if owned else Q(pk__in=[])
+    for path in grids:
+        q |= subtree_q(path, "area_path")
     if scope.department_ids:
+        q |= Q(lead_department_id__in=sorted(scope.department_ids))
         q |= Q(
             Exists(
                 AssistTask.objects.filter(

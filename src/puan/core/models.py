@@ -22,3 +22,18 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class BenchRow(models.Model):
+    """A bare row that `POST /api/v1/bench/row` commits: the cost of one write transaction,
+    the yardstick bench/bench_intake.py holds intake against. Empty outside benchmarks."""
+
+    note = models.CharField("说明", max_length=32, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "基准测试记录"
+        verbose_name_plural = "基准测试记录"
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.note}"

@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import pytest
+
+from puan.accounts.models import PiiAccess
+from puan.cases import services as svc
+from puan.cases.models import Case, CaseState
+from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_A2, IN_GRID_B1, People, intake
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(world):
+    return People(world)
+
+
+def report(**extra):
+    lon, lat = extra.pop("at", IN_GRID_A1)
+    return {
+        "kind": "dispute",
+        "channel": "patrol",
+        "category": "G15-01",
+        "title": "邻里纠纷",
+        "description": "楼上漏水引发争吵",
+        "lon": lon,
+        "lat": lat,
+        **extra,
+    }
+
+
+def test_it_creates_a_case_and_answers_with_its_timeline(api, people, world):
+    response = api.login_as(people.grid_worker).post("/api/v1/cases", report())
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["linked"] is False
+    case = body["case"]
+    assert case["state"] == "registered" and case["risk"] == "yellow" and case["tier"] == 1
+    assert case["owner_unit"]["name"] == "深井社区"
+    assert case["grid"]["id"] == world.grid_a1.pk
+    assert [e["kind"] for e in case["timeline"]] == ["register"]
+    assert case["version"] == 1
+
+
+def test_it_returns_the_first_answer_for_a_retried_idempotency_key(api, people):
+    api.login_as(people.grid_worker)
+    headers = {"Idempotency-Key": "phone-7f3a-0001"}
+    first = api.post("/api/v1/cases", report(), headers=headers)
+    again = api.post("/api/v1/cases", report(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Case.objects.count() == 1
+    misuse = api.post("/api/v1/cases", report(title="另一件事"), headers=headers)
+    assert misuse.status_code == 422 and misuse.json()["field"] == "Idempotency-Key"
+    # Another user's identical key is their own.
+    other = api.login_as(people.community).post("/api/v1/cases", report(channel="window"), headers=headers)
+    assert other.status_code == 200 and other.json()["linked"] is True
+
+
+def test_it_says_when_a_report_was_linked_to_an_open_case(api, people):
+    api.login_as(people.grid_worker)
+    first = api.post("/api/v1/cases", report()).json()["case"]
+    lon, lat = IN_GRID_A1
+    second = api.post("/api/v1/cases", report(at=(lon + 0.0004, lat)))
+    assert second.status_code == 200
+    assert second.json()["linked"] is True and second.json()["case"]["id"] == first["id"]
+    assert second.json()["case"]["report_count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"kind": "rumour"}, "kind"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"category": "NOPE"}, "category"),
+        ({"description": "长" * 4001}, "description"),
+        ({"title": ""}, "title"),
+        ({"lon": 200}, "lon"),
+        ({"at": (114.5, 24.5)}, "lon"),
+        ({"lat": None}, "lat"),
+        ({"reporter_phone": "12345"}, "reporter_phone"),
+        ({"reporter_id_number": "110105194912310021"}, "reporter_id_number"),
+        ({"facts": {"people_involved": -1}}, "facts.people_involved"),
+        ({"parties": [{"role": "judge", "name": "x"}]}, "parties.0.role"),
+    ],
+)
+def test_it_rejects_bad_input_with_422_naming_the_field(api, people, change, field):
+    response = api.login_as(people.grid_worker).post("/api/v1/cases", report(**change))
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == field
+    assert Case.objects.count() == 0
+
+
+def test_it_never_answers_500_to_garbage(api, people):
+    api.login_as(people.grid_worker)
+    for raw in ["", "[]", "null", '{"kind": 5}', "{" * 50, '{"lon": "east"}']:
+        response = api.client.post(
+            "/api/v1/cases", raw, content_type="application/json", headers={"Authorization": f"Bearer {api.token}"}
+        )
+        assert response.status_code in (400, 422), raw
+    assert api.post("/api/v1/cases/1/actions/fly", {"version": 1}).status_code == 422
+    assert api.get("/api/v1/cases", {"cursor": "%%%"}).status_code == 422
+    assert api.get("/api/v1/cases", {"created_from": "yesterday"}).status_code == 422
+
+
+def act(api, case_id, action, **body):
+    return api.post(f"/api/v1/cases/{case_id}/actions/{action}", body)
+
+
+def test_it_maps_every_kind_of_refusal_to_its_status(api, people):
+    case = intake(people.grid_worker).case
+    api.login_as(people.community)
+    assert act(api, case.pk, "accept", version=99).json()["code"] == "stale_version"
+    assert act(api, case.pk, "accept", version=99).status_code == 409
+    wrong_state = act(api, case.pk, "resolve", version=1, outcome="x")
+    assert (wrong_state.status_code, wrong_state.json()["code"]) == (409, "wrong_state")
+    assert act(api, case.pk, "reject", version=1).json()["field"] == "note"
+    assert act(api, case.pk, "accept", version=1).status_code == 200
+    # Another community cannot see it at all; the leader can see but not act.
+    assert act(api.login_as(people.other_community), case.pk, "comment", version=2, note="x").status_code == 404
+    assert act(api.login_as(people.leader), case.pk, "comment", version=2, note="x").status_code == 403
+    assert act(api.login_as(people.justice), case.pk, "triage", version=2).status_code == 403
+    assert api.client.get(f"/api/v1/cases/{case.pk}").status_code == 401
+
+
+def test_it_scopes_cases_per_role(api, people, world):
+    in_a1 = intake(people.grid_worker).case
+    in_a2 = intake(people.community, lon_lat=IN_GRID_A2, channel="window", category="G11-01").case
+    in_b1 = intake(people.other_community, lon_lat=IN_GRID_B1, channel="window").case
+    citizen = intake(people.volunteer, lon_lat=IN_GRID_B1, channel="app", category="G11-01").case
+    red = intake(
+        people.grid_worker, category="G11-01", facts={"danger_to_life": True}, lon_lat=(113.4055, 23.1055)
+    ).case
+    expected = {
+        people.grid_worker: {in_a1, red},
+        people.community: {in_a1, in_a2, red},
+        people.other_community: {in_b1, citizen},
+        people.street: {in_a1, in_a2, red},
+        people.other_street: {in_b1, citizen},
+        people.dispatcher: {in_a1, in_a2, in_b1, citizen, red},
+        people.leader: {in_a1, in_a2, in_b1, citizen, red},
+        people.justice: {in_a1, in_b1},  # lead department of 邻里纠纷
+        people.police: set(),
+        people.volunteer: {citizen},
+    }
+    all_cases = {in_a1, in_a2, in_b1, citizen, red}
+    for user, visible in expected.items():
+        api.login_as(user)
+        listed = {c["id"] for c in api.get("/api/v1/cases", {"limit": 200}).json()["items"]}
+        assert listed == {c.pk for c in visible}, user.username
+        for case in all_cases:
+            status = api.get(f"/api/v1/cases/{case.pk}").status_code
+            assert status == (200 if case in visible else 404), (user.username, case.title)
+
+
+def test_it_lets_an_assisting_department_see_and_close_its_task(api, people, world):
+    case = intake(people.grid_worker, facts={"people_involved": 8}).case  # orange → street
+    api.login_as(people.police)
+    assert api.get(f"/api/v1/cases/{case.pk}").status_code == 404
+    api.login_as(people.street)
+    for action in ("accept", "triage"):
+        case.refresh_from_db()
+        assert act(api, case.pk, action, version=case.version).status_code == 200
+    case.refresh_from_db()
+    body = act(
+        api,
+        case.pk,
+        "assign",
+        version=case.version,
+        assists=[{"department_id": world.police.pk, "task": "到场维持秩序"}],
+    ).json()
+    task_id = body["assists"][0]["id"]
+    api.login_as(people.police)
+    detail = api.get(f"/api/v1/cases/{case.pk}").json()
+    assert "close_assist" in detail["allowed_actions"]
+    done = act(api, case.pk, "close_assist", version=detail["version"], task_id=task_id, status="done", note="已到场")
+    assert done.status_code == 200 and done.json()["assists"][0]["status"] == "done"
+
+
+def test_it_pages_with_a_cursor_and_filters(api, people):
+    for i in range(7):
+        intake(people.community, channel="window", lon_lat=(113.401 + i * 0.0012, 23.1015), title=f"事项{i}")
+    intake(people.community, channel="window", category="G11-01", facts={"injury": True}, lon_lat=IN_GRID_A2)
+    api.login_as(people.community)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/v1/cases", params).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 8
+    assert seen == sorted(seen, reverse=True)
+    assert [c["risk"] for c in api.get("/api/v1/cases", {"risk": "orange"}).json()["items"]] == ["orange"]
+    assert len(api.get("/api/v1/cases", {"text": "事项3"}).json()["items"]) == 1
+    assert len(api.get("/api/v1/cases", {"category": "G15"}).json()["items"]) == 7
+    assert len(api.get("/api/v1/cases", {"state": ["registered", "accepted"], "tier": [1]}).json()["items"]) == 7
+
+
+def test_it_orders_the_queue_escalated_then_colour_then_deadline(api, people, world):
+    yellow = intake(people.grid_worker, category="G11-01", lon_lat=(113.401, 23.101)).case
+    urgent_yellow = intake(people.grid_worker, category="G11-05", lon_lat=(113.402, 23.102)).case  # 24 h lane
+    orange = intake(people.grid_worker, category="G11-01", facts={"public_place": True}, lon_lat=(113.403, 23.103)).case
+    red = intake(people.grid_worker, category="G11-01", facts={"danger_to_life": True}, lon_lat=(113.404, 23.104)).case
+    escalated = intake(people.grid_worker, category="G15-01", lon_lat=(113.405, 23.105)).case
+    escalated = svc.case_accept(case=escalated, actor=people.community, version=1)
+    svc.case_escalate(case=escalated, actor=people.community, version=escalated.version, note="需要街道会诊")
+    body = api.login_as(people.dispatcher).get("/api/v1/cases/queue").json()
+    assert [c["id"] for c in body["items"]] == [red.pk]  # the district owns only the red case
+    body = api.login_as(people.street).get("/api/v1/cases/queue").json()
+    assert [c["id"] for c in body["items"]][:2] == [escalated.pk, orange.pk]
+    assert body["counts"]["escalated"] == 1 and body["counts"]["registered"] == 1
+    assert body["total"] == 2
+    body = api.login_as(people.community).get("/api/v1/cases/queue").json()
+    assert [c["id"] for c in body["items"]] == [urgent_yellow.pk, yellow.pk]
+    assert body["total"] == 2
+
+
+def test_it_masks_reporter_data_and_audits_reveals(api, people):
+    case = intake(
+        people.community,
+        channel="window",
+        reporter_name="王芳",
+        reporter_phone="13812345678",
+        reporter_id_number="11010519491231002X",
+    ).case
+    masked = api.login_as(people.grid_worker).get(f"/api/v1/cases/{case.pk}").json()
+    assert masked["reporter_phone"] == "138****5678" and masked["reporter_id_number"] == "110***********002X"
+    assert api.get(f"/api/v1/cases/{case.pk}", {"reveal": "true"}).status_code == 403
+    clear = api.login_as(people.community).get(f"/api/v1/cases/{case.pk}", {"reveal": "true"}).json()
+    assert clear["reporter_phone"] == "13812345678"
+    assert PiiAccess.objects.filter(subject_type="case", subject_id=str(case.pk), user=people.community).count() == 1
+
+
+def test_it_types_uploads_by_content_and_limits_their_size(api, people, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api.login_as(people.grid_worker)
+    headers = {"Authorization": f"Bearer {api.token}"}
+    png = SimpleUploadedFile("photo.jpg", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, content_type="image/jpeg")
+    response = api.client.post("/api/v1/attachments", {"file": png}, headers=headers)
+    assert response.status_code == 201 and response.json()["content_type"] == "image/png"
+    exe = SimpleUploadedFile("photo.png", b"MZ\x90\x00" + b"\0" * 64, content_type="image/png")
+    refused = api.client.post("/api/v1/attachments", {"file": exe}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["field"] == "file"
+    settings.PUAN_MAX_UPLOAD_MB = 1
+    big = SimpleUploadedFile("big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024 + 10))
+    assert api.client.post("/api/v1/attachments", {"file": big}, headers=headers).status_code == 422
+    attachment_id = response.json()["id"]
+    assert api.get(f"/api/v1/attachments/{attachment_id}").status_code == 200
+    assert api.login_as(people.community).get(f"/api/v1/attachments/{attachment_id}").status_code == 404
+
+
+def test_it_publishes_an_openapi_document_with_every_action(api, db):
+    doc = api.client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/cases" in doc["paths"]
+    action_path = doc["paths"]["/api/v1/cases/{case_id}/actions/{action}"]["post"]
+    schema = next(p for p in action_path["parameters"] if p["name"] == "action")["schema"]
+    enum = doc["components"]["schemas"][schema["$ref"].split("/")[-1]]["enum"] if "$ref" in schema else schema["enum"]
+    assert {
+        "accept",
+        "reject",
+        "triage",
+        "assign",
+        "start",
+        "escalate",
+        "return",
+        "resolve",
+        "verify",
+        "rate",
+        "reopen",
+        "close",
+        "add_assist",
+        "close_assist",
+        "override_risk",
+        "comment",
+    } <= set(enum)
+    case_in = doc["components"]["schemas"]["CaseIn"]["properties"]
+    assert all("description" in case_in[f] for f in ("kind", "channel", "category", "description", "lon"))
+
+
+def test_it_walks_the_loop_through_the_api(api, people):
+    case_id = api.login_as(people.grid_worker).post("/api/v1/cases", report()).json()["case"]["id"]
+
+    def step(user, action, **body):
+        version = Case.objects.get(pk=case_id).version
+        response = act(api.login_as(user), case_id, action, version=version, **body)
+        assert response.status_code == 200, (action, response.content)
+        return response.json()
+
+    step(people.community, "accept")
+    step(people.community, "triage")
+    step(people.community, "assign")
+    step(people.community, "start")
+    step(people.community, "resolve", outcome="已调解")
+    step(people.dispatcher, "verify")
+    step(people.grid_worker, "rate", satisfaction=4)
+    final = step(people.dispatcher, "close")
+    assert final["state"] == CaseState.CLOSED
+    assert [e["kind"] for e in final["timeline"]][-3:] == ["verify", "rate", "close"]
+    assert final["allowed_actions"] == ["reopen"]
