@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Schema
+from ninja import Field
+
+from puan.core.schema import Schema
 
 
 class TokenIn(Schema):

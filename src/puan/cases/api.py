@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.http import FileResponse
 from ninja import Field as F
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router
 from ninja.files import UploadedFile
 
 from puan.accounts.selectors import can_see_personal_data
@@ -32,6 +32,7 @@ from puan.cases.transitions import allowed_actions
 from puan.core.errors import InvalidInput, NotAllowed, NotVisible
 from puan.core.idempotency import run_once
 from puan.core.pii import mask_id_number, mask_phone
+from puan.core.schema import Schema
 from puan.core.uploads import max_upload_bytes
 
 router = Router(tags=["cases"])

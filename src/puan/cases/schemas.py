@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from ninja import Field, Schema
+from ninja import Field
 
 from puan.cases.models import CaseKind, CaseState, Channel, PartyRole, Risk
+from puan.core.schema import Schema
 from puan.taxonomy.models import Lane
 
 KindEnum = StrEnum("KindEnum", {k: k for k in CaseKind.values})

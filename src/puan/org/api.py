@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ninja import Field as F
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
+from puan.core.schema import Schema
 from puan.org.geo import locate
 from puan.org.models import Unit, UnitLevel
 from puan.org.schemas import LocateOut, UnitDetailOut, UnitPage

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from ninja import Field, Schema
+from ninja import Field
+
+from puan.core.schema import Schema
 
 
 class UnitOut(Schema):
