@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "template_partials",
+    "huey.contrib.djhuey",
     "puan.core",
     "puan.org",
     "puan.accounts",
@@ -192,7 +193,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PUAN_MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 PUAN_BENCH_ENDPOINTS = env_bool("PUAN_BENCH_ENDPOINTS", False)
 
 # --- background work ------------------------------------------------------------------
+# Huey runs the deadline sweep, supervision escalations and notification delivery.
+# Embedded: a SQLite queue file beside the database; production: Redis. Tests and
+# PUAN_HUEY_IMMEDIATE=1 run tasks inline, in the calling process.
 REDIS_URL = env_str("REDIS_URL", "")
+HUEY = {
+    "name": "puan",
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "immediate": env_bool("PUAN_HUEY_IMMEDIATE", TESTING),
+    "utc": True,
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "huey.sqlite3")},
+    "consumer": {"workers": env_int("PUAN_HUEY_WORKERS", 2, minimum=1), "worker_type": "thread"},
+}
 
 LOGGING = {
     "version": 1,

@@ -118,6 +118,17 @@ class Case(models.Model):
 
     respond_due_at = models.DateTimeField("响应时限", null=True, blank=True)
     resolve_due_at = models.DateTimeField("办结时限", null=True, blank=True)
+    # The deadline clock (see puan.sla): when the current tier's clock started, the 50% and
+    # 80% marks, the next moment the sweep must look at the case, and how far it has got.
+    sla_started_at = models.DateTimeField("计时起点", null=True, blank=True)
+    sla_mark_50_at = models.DateTimeField("50%提醒时点", null=True, blank=True)
+    sla_mark_80_at = models.DateTimeField("80%提醒时点", null=True, blank=True)
+    next_sla_at = models.DateTimeField("下次时限检查", null=True, blank=True)
+    sla_stage = models.PositiveSmallIntegerField("时限阶段", default=0)
+    is_overdue = models.BooleanField("已超期", default=False)
+    overdue_at = models.DateTimeField("超期时间", null=True, blank=True)
+    suspended_at = models.DateTimeField("挂起时间", null=True, blank=True)
+    extended = models.BooleanField("已延期", default=False)
 
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -165,6 +176,8 @@ class Case(models.Model):
             models.Index(fields=["category", "state", "created_at"], name="case_category_open"),
             models.Index(fields=["lead_department", "state"], name="case_lead_state"),
             models.Index(fields=["reporter", "created_at"], name="case_reporter"),
+            # The sweep reads only cases with something due: its cost follows the number due.
+            models.Index(fields=["next_sla_at"], name="case_next_sla", condition=Q(next_sla_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=CaseState.values), name="case_state_valid"),

@@ -3,6 +3,7 @@ stationed at the centre, and the police emergency hierarchy."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -78,6 +79,14 @@ class Unit(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="grids",
+    )
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="单位负责人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_units",
     )
     is_active = models.BooleanField("启用", default=True)
     sort_order = models.PositiveIntegerField("排序", default=0)
