@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "puan.accounts",
     "puan.taxonomy",
     "puan.cases",
+    "puan.sla",
 ]
 
 MIDDLEWARE = [

@@ -34,6 +34,7 @@ from puan.core.idempotency import run_once
 from puan.core.pii import mask_id_number, mask_phone
 from puan.core.schema import Schema
 from puan.core.uploads import max_upload_bytes
+from puan.sla import services as sla
 
 router = Router(tags=["cases"])
 
@@ -134,6 +135,18 @@ def case_detail(case: Case, user, *, reveal: bool = False) -> dict:
             for e in events
         ],
         "revealed": reveal,
+        **_clock(case),
+    }
+
+
+def _clock(case: Case) -> dict:
+    clock = sla.case_clock(case)
+    return {
+        "remaining_seconds": clock.remaining_seconds,
+        "sla_light": clock.light,
+        "is_overdue": case.is_overdue,
+        "suspended": case.suspended_at is not None,
+        "extended": case.extended,
     }
 
 
@@ -314,6 +327,16 @@ ACTIONS = {
         note=p.note,
     ),
     Action.COMMENT: lambda c, u, p: svc.case_comment(case=c, actor=u, version=p.version, note=p.note),
+    Action.REQUEST_SUSPENSION: lambda c, u, p: sla.case_request_suspension(
+        case=c, actor=u, version=p.version, note=p.note
+    ),
+    Action.REQUEST_EXTENSION: lambda c, u, p: sla.case_request_extension(
+        case=c, actor=u, version=p.version, note=p.note, days=p.days
+    ),
+    Action.DECIDE_REQUEST: lambda c, u, p: sla.case_decide_request(
+        case=c, actor=u, version=p.version, approve=_require(p.approve, "approve", "请选择批准或驳回。"), note=p.note
+    ),
+    Action.RESUME: lambda c, u, p: sla.case_resume(case=c, actor=u, version=p.version, note=p.note),
 }
 
 

@@ -35,6 +35,10 @@ class Action(StrEnum):
     OVERRIDE_RISK = "override_risk"
     UPDATE_FACTS = "update_facts"
     COMMENT = "comment"
+    REQUEST_SUSPENSION = "request_suspension"
+    REQUEST_EXTENSION = "request_extension"
+    DECIDE_REQUEST = "decide_request"
+    RESUME = "resume"
 
 
 class Facts(Schema):
@@ -163,6 +167,16 @@ class CaseDetail(CaseListItem):
     assists: list[AssistOut]
     attachments: list[AttachmentOut]
     allowed_actions: list[str] = Field(..., description="Moves the caller may make now")
+    remaining_seconds: int | None = Field(
+        None,
+        description="Time left to the resolution deadline (negative when overdue; working time if the policy says so)",
+    )
+    sla_light: str = Field(
+        ..., description="Traffic light: green | yellow (50% gone) | red (80%) | overdue | paused | stopped"
+    )
+    is_overdue: bool = Field(..., description="Marked overdue by the deadline sweep at its current tier")
+    suspended: bool = Field(..., description="The deadline clock is paused (挂起)")
+    extended: bool = Field(..., description="The one allowed extension has been granted")
     timeline: list[EventOut]
     revealed: bool
 
@@ -206,6 +220,10 @@ class ActionIn(Schema):
     evidence_ids: list[int] | None = Field(None, max_length=20, description="resolve: attachment ids")
     satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1 (very unsatisfied) … 5 (very satisfied)")
     risk: RiskEnum | None = Field(None, description="override_risk: the new colour")
+    days: int | None = Field(
+        None, ge=1, le=365, description="request_extension: days asked for (default: the most allowed)"
+    )
+    approve: bool | None = Field(None, description="decide_request: true approves the pending suspension or extension")
 
 
 class AssistIn(Schema):

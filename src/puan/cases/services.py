@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from puan.accounts.roles import Role
 from puan.accounts.selectors import is_read_only
-from puan.cases.deadlines import deadlines_for
+from puan.cases.deadlines import plan_for_case
 from puan.cases.models import (
     OPEN_STATES,
     AssistStatus,
@@ -39,6 +39,7 @@ from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowe
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
+from puan.sla.engine import plan_for
 from puan.taxonomy.models import Category, Lane, Tier
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,10 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
     way = route(category, graded.colour)
     units = _units_by_path(area_path)
     owner = unit_at_tier(area_path, way.tier, units)
-    respond_due, resolve_due = deadlines_for(way.lane, now)
+    plan = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now)
+    sla_fields = plan.case_fields()
+    if data.handled_on_spot:
+        sla_fields["next_sla_at"] = None
     community = next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None)
     street = next((u for u in units.values() if u.level == UnitLevel.STREET), None)
 
@@ -271,8 +275,7 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
         lead_department=category.lead_department,
         state=CaseState.RESOLVED if data.handled_on_spot else CaseState.REGISTERED,
         version=2 if data.handled_on_spot else 1,
-        respond_due_at=respond_due,
-        resolve_due_at=resolve_due,
+        **sla_fields,
         reporter=actor if actor is not None and actor.is_authenticated else None,
         reporter_name=data.reporter_name.strip()[:50],
         reporter_phone=data.reporter_phone,
@@ -449,6 +452,9 @@ def _commit_move(
     if target:
         updates["state"] = target
         updates[STATE_TIMESTAMP[target]] = now
+        if target not in OPEN_STATES:
+            # Nothing left for the deadline sweep to do.
+            updates["next_sla_at"] = None
     updated = Case.objects.filter(pk=case.pk, version=version).update(
         version=F("version") + 1, updated_at=now, **updates
     )
@@ -471,9 +477,10 @@ def _commit_move(
     return case
 
 
-def _deadline_changes(lane: str, now: datetime) -> dict:
-    respond, resolve = deadlines_for(lane, now)
-    return {"respond_due_at": respond, "resolve_due_at": resolve}
+def _deadline_changes(case: Case, now: datetime, **overrides) -> dict:
+    """A fresh deadline clock for the case from `now` (its lane/tier/colour/kind may be
+    about to change: pass the new values)."""
+    return plan_for_case(case, now, **overrides).case_fields()
 
 
 @transaction.atomic
@@ -518,7 +525,7 @@ def case_triage(
         "lead_department_id": category.lead_department_id,
         "risk_facts": merged,
         "lane": new_lane,
-        **_deadline_changes(new_lane, now),
+        **_deadline_changes(case, now, lane=new_lane, risk=colour, tier=max(way.tier, case.tier)),
     }
     if not case.risk_override:
         changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
@@ -566,7 +573,7 @@ def case_assign(
         version=version,
         now=now,
         note=note,
-        changes={"lead_department_id": lead_id, **_deadline_changes(case.lane, now)},
+        changes={"lead_department_id": lead_id, **_deadline_changes(case, now)},
         data={"lead_department": lead_id, "assists": [d for d, _ in assists or []]},
     )
     for department_id, task in assists or []:
@@ -596,6 +603,26 @@ def case_start(*, case: Case, actor, version: int, note: str = "") -> Case:
     return _commit_move(case, actor=actor, action="start", version=version, note=note)
 
 
+def escalation_changes(case: Case, now: datetime, units_by_path: dict[str, Unit] | None = None) -> dict:
+    """The columns an escalation changes: one tier up (straight to the district if the
+    extra escalation turns the case red), re-graded, on a fresh deadline clock. Shared by
+    the handler's move and the deadline sweep so both escalate alike."""
+    tier = case.tier + 1
+    facts, colour, reasons = _facts_with_escalation(case)
+    if colour == Risk.RED:
+        tier = Tier.DISTRICT
+    owner = unit_at_tier(case.area_path, tier, units_by_path)
+    return {
+        "tier": tier,
+        "owner_unit": owner,
+        "owner_path": owner.path,
+        "risk_facts": facts,
+        "risk": colour,
+        "risk_reasons": reasons,
+        **_deadline_changes(case, now, tier=tier, risk=colour),
+    }
+
+
 def _facts_with_escalation(case: Case) -> tuple[dict, str, list[str]]:
     facts = dict(case.risk_facts)
     facts["escalations"] = facts.get("escalations", 0) + 1
@@ -614,11 +641,7 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
     elif case.state not in MOVES["escalate"].sources or case.tier >= Tier.DISTRICT:
         raise Conflict("案件当前不能上报。", code="wrong_state")
     now = now or timezone.now()
-    tier = case.tier + 1
-    owner = unit_at_tier(case.area_path, tier)
-    facts, colour, reasons = _facts_with_escalation(case)
-    if colour == Risk.RED:
-        tier, owner = Tier.DISTRICT, unit_at_tier(case.area_path, Tier.DISTRICT)
+    changes = escalation_changes(case, now)
     case = _commit_move(
         case,
         actor=actor,
@@ -626,17 +649,10 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         version=version,
         now=now,
         note=note,
-        changes={
-            "tier": tier,
-            "owner_unit": owner,
-            "owner_path": owner.path,
-            "risk_facts": facts,
-            "risk": colour,
-            "risk_reasons": reasons,
-            **_deadline_changes(case.lane, now),
-        },
-        data={"tier": tier, "owner_unit": owner.pk, "risk": colour},
+        changes=changes,
+        data={"tier": changes["tier"], "owner_unit": changes["owner_unit"].pk, "risk": changes["risk"]},
     )
+    colour = changes["risk"]
     if colour == Risk.RED and not case.alerts.exists():
         _raise_red_alert(case, now)
     return case
@@ -682,7 +698,12 @@ def case_return(*, case: Case, actor, version: int, note: str) -> Case:
         version=version,
         now=now,
         note=note,
-        changes={"tier": tier, "owner_unit": owner, "owner_path": owner.path, **_deadline_changes(case.lane, now)},
+        changes={
+            "tier": tier,
+            "owner_unit": owner,
+            "owner_path": owner.path,
+            **_deadline_changes(case, now, tier=tier),
+        },
         data={"tier": tier, "owner_unit": owner.pk},
     )
 
@@ -743,7 +764,7 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
             now=now,
             note=note or "群众评价不满意，案件重启办理。",
             data={"because": "unsatisfied"},
-            changes=_deadline_changes(case.lane, now),
+            changes=_deadline_changes(case, now),
         )
     return case
 
@@ -764,7 +785,7 @@ def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
         version=version,
         now=now,
         note=note,
-        changes=_deadline_changes(case.lane, now),
+        changes=_deadline_changes(case, now),
     )
 
 

@@ -94,6 +94,10 @@ MOVES: dict[str, Move] = {
         _m("override_risk", "调整风险等级", OPEN, None, {Who.SUPERVISOR}, needs_note=True),
         _m("update_facts", "补充研判要素", OPEN, None, {Who.OWNER, Who.SUPERVISOR, Who.GRID, Who.LEAD}),
         _m("comment", "备注", OPEN | {S.RESOLVED, S.VERIFIED, S.RATED, S.REJECTED}, None, {Who.ANY}),
+        _m("request_suspension", "申请挂起", WORKING, None, {Who.OWNER, Who.LEAD}, needs_note=True),
+        _m("request_extension", "申请延期", WORKING, None, {Who.OWNER, Who.LEAD}, needs_note=True),
+        _m("decide_request", "审批挂起/延期", WORKING, None, {Who.SUPERVISOR}),
+        _m("resume", "恢复计时", WORKING, None, {Who.OWNER, Who.SUPERVISOR, Who.LEAD}),
     ]
 }
 

@@ -1,0 +1,146 @@
+"""Working time. Monday to Friday are working days, except the holidays in the calendar;
+make-up working days (调休) on weekends are working days. Working time runs through the
+whole of a working day and stops on the others, so "3 working days" from Friday 15:00
+ends on Wednesday 15:00 and a weekend in between costs nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from puan.core.errors import InvalidInput
+
+DATA_DIR = Path(__file__).parent / "data"
+CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+    def add(self, start: datetime, minutes: float) -> datetime:
+        """The moment `minutes` of working time after `start`."""
+        local = timezone.localtime(start)
+        remaining = timedelta(minutes=minutes)
+        while True:
+            midnight = _midnight_after(local)
+            if self.is_working_day(local.date()):
+                available = midnight - local
+                if remaining <= available:
+                    return local + remaining
+                remaining -= available
+            local = midnight
+
+    def between(self, start: datetime, end: datetime) -> float:
+        """Working minutes from `start` to `end` (0 if end is before start)."""
+        if end <= start:
+            return 0.0
+        local = timezone.localtime(start)
+        end = timezone.localtime(end)
+        total = timedelta()
+        while local < end:
+            nxt = min(_midnight_after(local), end)
+            if self.is_working_day(local.date()):
+                total += nxt - local
+            local = nxt
+        return total.total_seconds() / 60
+
+
+def _midnight_after(moment: datetime) -> datetime:
+    tz = timezone.get_current_timezone()
+    next_day = moment.date() + timedelta(days=1)
+    return datetime(next_day.year, next_day.month, next_day.day, tzinfo=tz)
+
+
+_lock = threading.Lock()
+_cached: tuple[float, WorkingCalendar] | None = None
+
+
+def working_calendar() -> WorkingCalendar:
+    """The calendar from the database, cached for a minute per process."""
+    global _cached
+    now = time.monotonic()
+    cached = _cached
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    from puan.sla.models import CalendarDay, DayKind
+
+    rows = list(CalendarDay.objects.values_list("date", "kind"))
+    calendar = WorkingCalendar(
+        holidays=frozenset(d for d, k in rows if k == DayKind.HOLIDAY),
+        workdays=frozenset(d for d, k in rows if k == DayKind.WORKDAY),
+    )
+    with _lock:
+        _cached = (now, calendar)
+    return calendar
+
+
+def calendar_invalidate() -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def _parse_day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"日期 {value!r} 格式不正确，应为 YYYY-MM-DD。", field=field) from None
+
+
+@transaction.atomic
+def calendar_load(*, data: dict) -> int:
+    """Replace one year's holidays and make-up working days (the State Council's notice)."""
+    from puan.sla.models import CalendarDay, DayKind
+
+    year = data.get("year")
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InvalidInput("日历文件缺少有效的年份 year。", field="year")
+    provisional = bool(data.get("provisional", False))
+    days: dict[date, tuple[str, str]] = {}
+    for i, holiday in enumerate(data.get("holidays", [])):
+        start = _parse_day(holiday.get("from"), f"holidays.{i}.from")
+        end = _parse_day(holiday.get("to"), f"holidays.{i}.to")
+        if end < start or (end - start).days > 31:
+            raise InvalidInput(f"假期 {holiday.get('name', '')} 的起止日期不合理。", field=f"holidays.{i}")
+        for n in range((end - start).days + 1):
+            days[start + timedelta(days=n)] = (DayKind.HOLIDAY, holiday.get("name", ""))
+    for i, raw in enumerate(data.get("makeup_workdays", [])):
+        day = _parse_day(raw, f"makeup_workdays.{i}")
+        if day in days:
+            raise InvalidInput(f"{day} 既是假期又是调休上班日。", field=f"makeup_workdays.{i}")
+        days[day] = (DayKind.WORKDAY, "调休上班")
+    outside = [d for d in days if d.year != year]
+    if outside:
+        raise InvalidInput(f"{outside[0]} 不在 {year} 年内。", field="holidays")
+    CalendarDay.objects.filter(year=year).delete()
+    CalendarDay.objects.bulk_create(
+        [CalendarDay(date=d, kind=k, name=n, year=year, provisional=provisional) for d, (k, n) in sorted(days.items())]
+    )
+    transaction.on_commit(calendar_invalidate)
+    return len(days)
+
+
+def calendar_load_shipped() -> list[int]:
+    """Load every calendar shipped with Puan (2026 official, 2027 provisional)."""
+    years = []
+    for path in sorted(DATA_DIR.glob("cn-holidays-*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        calendar_load(data=data)
+        years.append(data["year"])
+    return years

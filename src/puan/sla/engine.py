@@ -1,0 +1,163 @@
+"""Which policy applies to a case and what its deadlines are."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from puan.sla.calendar import WorkingCalendar, working_calendar
+
+CACHE_SECONDS = 60.0
+
+# Defaults from the brief: urgent — respond 30 min, resolve 24 h (on the clock); simple —
+# accept in 1 working day, resolve in 3; complex — 15 working days; difficult — 30 working
+# days, extendable once; petitions (信访) — 60 days + 30 days by the petition regulation.
+DAY = 24 * 60
+DEFAULT_POLICIES = [
+    # name, lane, tier, risk, kind, respond, resolve, working_time, extension
+    ("急事急办", "urgent", None, "", "", 30, DAY, False, 0),
+    ("简事快办", "simple", None, "", "", DAY, 3 * DAY, True, 0),
+    ("繁事精办", "complex", None, "", "", DAY, 15 * DAY, True, 0),
+    ("难事认真办", "difficult", None, "", "", DAY, 30 * DAY, True, 30 * DAY),
+    ("信访事项（60日内办结，可延长30日）", "", None, "", "petition", DAY, 60 * DAY, False, 30 * DAY),
+]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: int
+    name: str
+    lane: str
+    tier: int | None
+    risk: str
+    kind: str
+    respond_minutes: int
+    resolve_minutes: int
+    working_time: bool
+    extension_minutes: int
+
+    def matches(self, *, lane: str, tier: int, risk: str, kind: str) -> int | None:
+        """How specific the match is (None: no match). The dimensions weigh differently so
+        that a rule of law beats a habit: a kind (petitions' statutory 60 days) outranks a
+        colour, a colour outranks a tier, a tier outranks a lane."""
+        score = 0
+        for mine, theirs, weight in (
+            (self.kind, kind, 8),
+            (self.risk, risk, 4),
+            (self.tier, tier, 2),
+            (self.lane, lane, 1),
+        ):
+            if mine in ("", None):
+                continue
+            if mine != theirs:
+                return None
+            score += weight
+        return score
+
+
+@dataclass(frozen=True)
+class Plan:
+    policy: Policy
+    started_at: datetime
+    respond_due_at: datetime
+    resolve_due_at: datetime
+    mark_50_at: datetime
+    mark_80_at: datetime
+
+    def case_fields(self) -> dict:
+        """The Case columns that carry this plan; the sweep's next look is the 50% mark."""
+        return {
+            "sla_started_at": self.started_at,
+            "respond_due_at": self.respond_due_at,
+            "resolve_due_at": self.resolve_due_at,
+            "sla_mark_50_at": self.mark_50_at,
+            "sla_mark_80_at": self.mark_80_at,
+            "next_sla_at": self.mark_50_at,
+            "sla_stage": 0,
+            "is_overdue": False,
+        }
+
+
+_lock = threading.Lock()
+_cached: tuple[float, list[Policy]] | None = None
+
+
+def active_policies() -> list[Policy]:
+    global _cached
+    now = time.monotonic()
+    cached = _cached
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    from puan.sla.models import SlaPolicy
+
+    policies = [
+        Policy(
+            p.pk,
+            p.name,
+            p.lane,
+            p.tier,
+            p.risk,
+            p.kind,
+            p.respond_minutes,
+            p.resolve_minutes,
+            p.working_time,
+            p.extension_minutes,
+        )
+        for p in SlaPolicy.objects.filter(is_active=True).order_by("pk")
+    ]
+    with _lock:
+        _cached = (now, policies)
+    return policies
+
+
+def policies_invalidate() -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def policy_for(*, lane: str, tier: int, risk: str, kind: str, policies: list[Policy] | None = None) -> Policy:
+    best: tuple[int, Policy] | None = None
+    for policy in policies if policies is not None else active_policies():
+        score = policy.matches(lane=lane, tier=tier, risk=risk, kind=kind)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, policy)
+    if best is None:
+        # No policy configured at all: fall back to the brief's default for the lane.
+        name, p_lane, _, _, _, respond, resolve, working, ext = next(
+            (p for p in DEFAULT_POLICIES if p[1] == lane), DEFAULT_POLICIES[1]
+        )
+        return Policy(0, name, p_lane, None, "", "", respond, resolve, working, ext)
+    return best[1]
+
+
+def add_time(calendar: WorkingCalendar, start: datetime, minutes: float, working: bool) -> datetime:
+    return calendar.add(start, minutes) if working else start + timedelta(minutes=minutes)
+
+
+def plan_for(
+    *, lane: str, tier: int, risk: str, kind: str, start: datetime, calendar: WorkingCalendar | None = None
+) -> Plan:
+    policy = policy_for(lane=lane, tier=tier, risk=risk, kind=kind)
+    calendar = calendar or working_calendar()
+    w = policy.working_time
+    return Plan(
+        policy=policy,
+        started_at=start,
+        respond_due_at=add_time(calendar, start, policy.respond_minutes, w),
+        resolve_due_at=add_time(calendar, start, policy.resolve_minutes, w),
+        mark_50_at=add_time(calendar, start, policy.resolve_minutes * 0.5, w),
+        mark_80_at=add_time(calendar, start, policy.resolve_minutes * 0.8, w),
+    )
+
+
+def remaining_minutes(*, due: datetime, now: datetime, working: bool, calendar: WorkingCalendar | None = None) -> float:
+    """Time left until `due` (negative when overdue), in the policy's kind of time."""
+    calendar = calendar or working_calendar()
+    if not working:
+        return (due - now).total_seconds() / 60
+    if due >= now:
+        return calendar.between(now, due)
+    return -calendar.between(due, now)
