@@ -40,6 +40,10 @@ demo: install assets
 	@echo "埔安 demo: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
 	@echo "Demo logins (password: $(PUAN_DEMO_PASSWORD)): admin dispatcher street1 community1 grid1 dept_justice leader"
 	@echo
+	@# The background worker (deadline sweep, notifications) runs beside the web server
+	@# and stops with it.
+	PUAN_DEBUG=1 $(BIN)/puan run_huey --workers 2 --worker-type thread & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	PUAN_DEBUG=1 $(BIN)/puan runserver 127.0.0.1:8000
 
 # --- tests ---------------------------------------------------------------------------

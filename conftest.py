@@ -2,12 +2,6 @@ import os
 
 # Tests run with development defaults for secrets; production refuses to start without them.
 os.environ.setdefault("PUAN_TESTING", "1")
-# A file, not SQLite's shared in-memory database: tests of concurrent writers need real
-# WAL locking, as in production. pytest-django suffixes it per xdist worker.
-os.environ.setdefault(
-    "PUAN_TEST_SQLITE_NAME",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "var", "test-puan.sqlite3"),
-)
 
 import pytest
 

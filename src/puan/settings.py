@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "puan.accounts",
     "puan.taxonomy",
     "puan.cases",
+    "puan.supervision",
+    "puan.open311",
+    "puan.notifications",
     "puan.sla",
 ]
 
@@ -109,7 +112,9 @@ if _db.engine.endswith("sqlite3"):
                     "PRAGMA temp_store=MEMORY;"
                 ),
             },
-            "TEST": {"NAME": env_str("PUAN_TEST_SQLITE_NAME", "") or None},
+            # Tests use a file, not SQLite's shared in-memory database: tests of concurrent
+            # writers need real WAL locking, as in production.
+            "TEST": {"NAME": env_str("PUAN_TEST_SQLITE_NAME", str(DATA_DIR / "test-puan.sqlite3"))},
         }
     }
 else:
@@ -188,6 +193,23 @@ PUAN_DUPLICATE_WINDOW_HOURS = env_int("PUAN_DUPLICATE_WINDOW_HOURS", 72, minimum
 PUAN_MAX_UPLOAD_MB = env_int("PUAN_MAX_UPLOAD_MB", 10, minimum=1, maximum=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PUAN_MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 
+# --- Open311 GeoReport v2 (/open311/v2/, see docs/open311.md) -------------------------
+# The one jurisdiction served; a request naming another is refused.
+PUAN_OPEN311_JURISDICTION_ID = env_str("PUAN_OPEN311_JURISDICTION_ID", "puan")
+# POSTs per API key per minute (a client system's own limit, set in the admin, wins); 0 = no limit.
+PUAN_OPEN311_RATE_PER_MINUTE = env_int("PUAN_OPEN311_RATE_PER_MINUTE", 60, minimum=0)
+# GETs per minute, per API key when one is sent, else per client IP address; 0 = no limit.
+PUAN_OPEN311_GET_RATE_PER_MINUTE = env_int("PUAN_OPEN311_GET_RATE_PER_MINUTE", 600, minimum=0)
+# Behind a reverse proxy: the header carrying the client's address (e.g. X-Real-IP).
+PUAN_OPEN311_IP_HEADER = env_str("PUAN_OPEN311_IP_HEADER", "")
+# Item groups whose requests show only their status to anyone but the client that filed them.
+PUAN_OPEN311_PRIVATE_GROUPS = env_list("PUAN_OPEN311_PRIVATE_GROUPS", ["G13", "G15", "G16"])
+# Shown in discovery: whom integrators contact, and how they get a key.
+PUAN_OPEN311_CONTACT = env_str("PUAN_OPEN311_CONTACT", "埔安平台系统管理员")
+PUAN_OPEN311_KEY_SERVICE = env_str(
+    "PUAN_OPEN311_KEY_SERVICE", "API key 由区指挥中心系统管理员按接入系统签发，请书面申请。"
+)
+
 # --- benchmarks -----------------------------------------------------------------------
 # Yardstick endpoints under /api/v1/bench/ (a no-op and a one-row commit) that
 # bench/bench_intake.py compares intake against. Off in production: they are not even routed.
@@ -206,6 +228,17 @@ HUEY = {
     "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "huey.sqlite3")},
     "consumer": {"workers": env_int("PUAN_HUEY_WORKERS", 2, minimum=1), "worker_type": "thread"},
 }
+
+# --- notifications --------------------------------------------------------------------
+# SMS gateway: dotted path of a class with send(phone, text). The default only logs (phone
+# masked) and keeps the text in the SMS log; an unknown path stops start-up.
+PUAN_SMS_BACKEND = env_str("PUAN_SMS_BACKEND", "puan.notifications.sms.LoggingSmsBackend")
+# Outgoing webhooks: seconds per HTTP attempt, attempts before a delivery is given up, the
+# wait after the first failure (doubling after each further one), and parallel requests.
+PUAN_WEBHOOK_TIMEOUT_SECONDS = env_int("PUAN_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+PUAN_WEBHOOK_MAX_ATTEMPTS = env_int("PUAN_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=20)
+PUAN_WEBHOOK_BACKOFF_SECONDS = env_int("PUAN_WEBHOOK_BACKOFF_SECONDS", 60, minimum=1, maximum=3600)
+PUAN_WEBHOOK_WORKERS = env_int("PUAN_WEBHOOK_WORKERS", 4, minimum=1, maximum=32)
 
 LOGGING = {
     "version": 1,

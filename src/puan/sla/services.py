@@ -162,7 +162,7 @@ def case_clock(case: Case, now: datetime | None = None) -> Clock:
         left = remaining_minutes(due=case.resolve_due_at, now=case.suspended_at, working=policy.working_time)
         return Clock(int(left * 60), "paused", policy.working_time)
     left = remaining_minutes(due=case.resolve_due_at, now=now, working=policy.working_time)
-    if left < 0:
+    if left < 0 or case.is_overdue:
         light = "overdue"
     elif case.sla_mark_80_at and now >= case.sla_mark_80_at:
         light = "red"

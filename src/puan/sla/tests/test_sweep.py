@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from puan.cases import services as svc
+from puan.cases.models import Case, CaseEvent, CaseState
+from puan.cases.tests.helpers import People, intake
+from puan.core.errors import Conflict, InvalidInput
+from puan.sla import services as sla
+from puan.sla.sweep import sweep
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(world):
+    return People(world)
+
+
+def owner(people, case):
+    return {1: people.community, 2: people.street, 3: people.dispatcher}[case.tier]
+
+
+def in_progress(people, **kwargs):
+    case = intake(people.grid_worker, **kwargs).case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        case = move(case=case, actor=owner(people, case), version=case.version)
+    return case
+
+
+def inbox(user) -> list[str]:
+    from puan.notifications.models import Notification
+
+    return list(Notification.objects.filter(recipient=user).order_by("pk").values_list("kind", flat=True))
+
+
+def test_it_reminds_at_half_and_four_fifths_then_escalates_once(people, world, django_capture_on_commit_callbacks):
+    street = people.street  # exists before the escalation reaches the street
+    case = in_progress(people)
+    assert case.next_sla_at == case.sla_mark_50_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=case.sla_mark_50_at - timedelta(seconds=1)).reminded_50 == 0
+        assert sweep(now=case.sla_mark_50_at).reminded_50 == 1
+        assert sweep(now=case.sla_mark_50_at).reminded_50 == 0  # never twice
+        assert sweep(now=case.sla_mark_80_at).reminded_80 == 1
+    assert inbox(people.community) == ["sla_reminder_50", "sla_reminder_80"]
+    case.refresh_from_db()
+    assert (case.sla_stage, case.next_sla_at) == (2, case.resolve_due_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sweep(now=case.resolve_due_at + timedelta(minutes=1))
+    assert (report.overdue, report.escalated) == (1, 1)
+    case.refresh_from_db()
+    assert case.state == CaseState.ESCALATED and case.tier == 2 and case.owner_unit_id == world.street_a.pk
+    assert not case.is_overdue and case.sla_stage == 0 and case.next_sla_at == case.sla_mark_50_at
+    kinds = list(CaseEvent.objects.filter(case=case).order_by("seq").values_list("kind", "actor"))
+    assert kinds[-2:] == [("overdue", None), ("escalate", None)]
+    assert [e.seq for e in case.events.order_by("seq")] == list(range(1, case.version + 1))
+    assert "case_escalated" in inbox(street)
+    assert "sla_overdue" in inbox(people.community)
+    assert sweep(now=case.resolve_due_at - timedelta(minutes=1)).escalated == 0
+
+
+def test_it_skips_straight_to_the_latest_mark(people):
+    case = in_progress(people)
+    report = sweep(now=case.sla_mark_80_at + timedelta(minutes=1))
+    assert (report.reminded_50, report.reminded_80) == (0, 1)
+
+
+def test_it_marks_overdue_at_the_district_without_escalating(people, world):
+    case = intake(people.grid_worker, facts={"danger_to_life": True}).case  # red: district, urgent lane
+    case = svc.case_accept(case=case, actor=people.dispatcher, version=case.version)
+    report = sweep(now=case.resolve_due_at + timedelta(seconds=1))
+    assert (report.overdue, report.escalated) == (1, 0)
+    case.refresh_from_db()
+    assert case.is_overdue and case.tier == 3 and case.next_sla_at is None
+    assert sla.case_clock(case).light == "overdue"
+
+
+def test_it_leaves_finished_and_suspended_cases_alone(people):
+    done = in_progress(people)
+    done = svc.case_resolve(case=done, actor=people.community, version=done.version, outcome="已处理")
+    assert done.next_sla_at is None
+    paused = in_progress(people, lon_lat=(113.412, 23.102))
+    paused = sla.case_request_suspension(case=paused, actor=people.community, version=paused.version,
+                                         note="当事人住院，无法调解")
+    paused = sla.case_decide_request(case=paused, actor=people.street, version=paused.version, approve=True)
+    assert sla.case_clock(paused).light == "paused"
+    far = timezone.now() + timedelta(days=60)
+    report = sweep(now=far)
+    assert report.overdue == 0 and report.reminded_50 == 0
+
+
+def test_it_moves_deadlines_on_by_the_paused_time(people):
+    case = in_progress(people)
+    due = case.resolve_due_at
+    case = sla.case_request_suspension(case=case, actor=people.community, version=case.version, note="等待鉴定结果")
+    case = sla.case_decide_request(case=case, actor=people.street, version=case.version, approve=True)
+    Case.objects.filter(pk=case.pk).update(suspended_at=case.suspended_at - timedelta(days=7))
+    case.refresh_from_db()
+    case = sla.case_resume(case=case, actor=people.community, version=case.version)
+    assert case.suspended_at is None
+    assert case.resolve_due_at > due + timedelta(days=4)  # five working days of pause, at least
+    assert [e.kind for e in case.events.order_by("seq")][-3:] == ["request_suspension", "decide_request", "resume"]
+
+
+def test_it_grants_one_extension_with_approval(people):
+    petition = in_progress(people, category="G16-02", kind="petition")  # difficult lane, petition policy
+    assert (petition.resolve_due_at - petition.sla_started_at).days == 60
+    due = petition.resolve_due_at
+    handler = owner(people, petition)
+    petition = sla.case_request_extension(case=petition, actor=handler, version=petition.version,
+                                          note="涉及历史遗留问题，需多部门会商")
+    with pytest.raises(InvalidInput):
+        sla.case_decide_request(case=petition, actor=people.dispatcher, version=petition.version, approve=False)
+    petition = sla.case_decide_request(case=petition, actor=people.dispatcher, version=petition.version, approve=True)
+    assert petition.extended and petition.resolve_due_at == due + timedelta(days=30)
+    with pytest.raises(Conflict) as err:
+        sla.case_request_extension(case=petition, actor=handler, version=petition.version, note="再延一次")
+    assert err.value.code == "already_extended"
+
+
+def test_it_refuses_an_extension_the_policy_does_not_allow(people):
+    case = in_progress(people)  # simple lane: no extension
+    with pytest.raises(Conflict) as err:
+        sla.case_request_extension(case=case, actor=people.community, version=case.version, note="来不及")
+    assert err.value.code == "not_extendable"
+
+
+def test_it_runs_from_the_command_line_at_a_simulated_moment(people, capsys):
+    case = in_progress(people)
+    at = (case.sla_mark_50_at + timedelta(minutes=1)).isoformat()
+    call_command("sweep", "--at", at)
+    assert "50%提醒 1 件" in capsys.readouterr().out
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="ISO 8601"):
+        call_command("sweep", "--at", "next tuesday")
+
+
+def test_it_shows_remaining_time_and_the_light(people, api):
+    case = in_progress(people)
+    body = api.login_as(people.community).get(f"/api/v1/cases/{case.pk}").json()
+    assert body["sla_light"] == "green" and body["remaining_seconds"] > 0
+    Case.objects.filter(pk=case.pk).update(sla_mark_50_at=timezone.now() - timedelta(minutes=1))
+    assert api.get(f"/api/v1/cases/{case.pk}").json()["sla_light"] == "yellow"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_acts_twice_when_two_sweeps_run_at_once(world):
+    people = People(world)
+    cases = [in_progress(people, lon_lat=(113.4005 + (i % 15) * 0.0013, 23.1005 + (i // 15) * 0.004)) for i in range(30)]
+    moment = max(c.resolve_due_at for c in cases) + timedelta(minutes=1)
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        url = (f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+               f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}")
+    env = {**os.environ, "DATABASE_URL": url, "PUAN_TESTING": "1", "PUAN_HUEY_IMMEDIATE": "1"}
+    command = [sys.executable, "-m", "puan.cli", "sweep", "--at", moment.isoformat()]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    for case in cases:
+        kinds = list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
+        assert kinds.count("overdue") == 1 and kinds.count("escalate") == 1, kinds
+        case.refresh_from_db()
+        assert case.tier == 2
+        assert [e.seq for e in case.events.order_by("seq")] == list(range(1, case.version + 1))
