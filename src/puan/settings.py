@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -113,8 +114,9 @@ if _db.engine.endswith("sqlite3"):
                 ),
             },
             # Tests use a file, not SQLite's shared in-memory database: tests of concurrent
-            # writers need real WAL locking, as in production.
-            "TEST": {"NAME": env_str("PUAN_TEST_SQLITE_NAME", str(DATA_DIR / "test-puan.sqlite3"))},
+            # writers need real WAL locking, as in production. One file per test run, so
+            # two runs on one machine never share a database.
+            "TEST": {"NAME": env_str("PUAN_TEST_SQLITE_NAME", str(DATA_DIR / f"test-puan-{os.getpid()}.sqlite3"))},
         }
     }
 else:
@@ -129,6 +131,7 @@ else:
             "CONN_MAX_AGE": env_int("PUAN_DB_CONN_MAX_AGE", 600, minimum=0),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": _db.options,
+            "TEST": {"NAME": f"test_{_db.name}_{os.getpid()}"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

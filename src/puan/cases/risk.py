@@ -12,6 +12,7 @@ Every rule that fired is a reason shown to the user.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from puan.cases.models import RISK_RANK, Risk, RiskRule
@@ -68,11 +69,28 @@ def clean_facts(raw: dict | None) -> dict[str, int]:
     return facts
 
 
+# Rules change rarely and are read on every intake and escalation: each process keeps
+# them for a minute (an edit in the admin takes effect everywhere within that time).
+CACHE_SECONDS = 60.0
+_cache: tuple[float, list[RuleRow]] | None = None
+
+
 def active_rules() -> list[RuleRow]:
+    global _cache
+    now = time.monotonic()
+    if _cache is not None and now - _cache[0] < CACHE_SECONDS:
+        return _cache[1]
     rows = RiskRule.objects.filter(is_active=True).values_list(
         "code", "dimension", "fact", "threshold", "colour", "reason"
     )
-    return [RuleRow(*r) for r in rows]
+    rules = [RuleRow(*r) for r in rows]
+    _cache = (now, rules)
+    return rules
+
+
+def rules_invalidate() -> None:
+    global _cache
+    _cache = None
 
 
 def grade(facts: dict[str, int], rules: list[RuleRow]) -> Grade:

@@ -603,15 +603,25 @@ def case_start(*, case: Case, actor, version: int, note: str = "") -> Case:
     return _commit_move(case, actor=actor, action="start", version=version, note=note)
 
 
-def escalation_changes(case: Case, now: datetime, units_by_path: dict[str, Unit] | None = None) -> dict:
+def escalation_changes(
+    case: Case, now: datetime, units_by_path: dict[str, Unit] | None = None, plans: dict | None = None
+) -> dict:
     """The columns an escalation changes: one tier up (straight to the district if the
     extra escalation turns the case red), re-graded, on a fresh deadline clock. Shared by
-    the handler's move and the deadline sweep so both escalate alike."""
+    the handler's move and the deadline sweep so both escalate alike. `units_by_path` and
+    `plans` let a batch reuse lookups (every case of a batch escalates at the same `now`)."""
     tier = case.tier + 1
     facts, colour, reasons = _facts_with_escalation(case)
     if colour == Risk.RED:
         tier = Tier.DISTRICT
     owner = unit_at_tier(case.area_path, tier, units_by_path)
+    key = (case.lane, tier, colour, case.kind)
+    if plans is None or key not in plans:
+        deadline = _deadline_changes(case, now, tier=tier, risk=colour)
+        if plans is not None:
+            plans[key] = deadline
+    else:
+        deadline = plans[key]
     return {
         "tier": tier,
         "owner_unit": owner,
@@ -619,7 +629,7 @@ def escalation_changes(case: Case, now: datetime, units_by_path: dict[str, Unit]
         "risk_facts": facts,
         "risk": colour,
         "risk_reasons": reasons,
-        **_deadline_changes(case, now, tier=tier, risk=colour),
+        **deadline,
     }
 
 

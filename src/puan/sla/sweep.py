@@ -45,11 +45,56 @@ def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _db(value):
+    """Raw SQL parameters in the form the ORM would store them (naive UTC on SQLite)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
 def _advance(sql_set: str, params: list, where: str, where_params: list, returning: str) -> list[tuple]:
     table = Case._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING {returning}", params + where_params)
+        cur.execute(
+            f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING {returning}",
+            [_db(p) for p in params + where_params],
+        )
         return cur.fetchall()
+
+
+def _bulk_set(cases: list[Case], names: list[str]) -> None:
+    """Write `names` of each case, one parameterised statement run for all of them: the
+    ORM's bulk_update builds a CASE expression per field and row, far too slow here.
+    Values shared between cases (one deadline plan serves a whole batch) are prepared once."""
+    fields = [Case._meta.get_field(n) for n in names]
+    columns = ", ".join(f"{f.column} = %s" for f in fields)
+    prepared: dict[tuple[str, int], object] = {}
+
+    def prep(field, value):
+        key = (field.attname, id(value))
+        if key not in prepared:
+            prepared[key] = field.get_db_prep_save(value, connection)
+        return prepared[key]
+
+    rows = [[prep(f, getattr(c, f.attname)) for f in fields] + [c.pk] for c in cases]
+    with connection.cursor() as cur:
+        cur.executemany(f"UPDATE {Case._meta.db_table} SET {columns} WHERE id = %s", rows)
+
+
+def _insert_events(events: list[tuple[int, int, str, str, str, int, str, dict]], now: datetime) -> None:
+    """System timeline events (no actor) for many cases at one moment."""
+    data_field = CaseEvent._meta.get_field("data")
+    at = _db(now)
+    rows = [
+        (case_id, seq, kind, from_state, to_state, tier, note, data_field.get_db_prep_save(data, connection), at)
+        for case_id, seq, kind, from_state, to_state, tier, note, data in events
+    ]
+    with connection.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {CaseEvent._meta.db_table} (case_id, seq, kind, from_state, to_state, tier, note, data, at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
 
 
 def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepReport:
@@ -74,100 +119,112 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepReport:
 
 
 def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
-    from puan.notifications.services import Message, notify
-
     states = list(OPEN_STATES)
     base = (
         f"id IN ({_placeholders(ids)}) AND next_sla_at <= %s AND suspended_at IS NULL"
         f" AND state IN ({_placeholders(states)})"
     )
     base_params = [*ids, now, *states]
-    messages: list[Message] = []
+    digest = _Digest()
 
-    # Overdue first: a case whose deadline passed is marked (and escalated) without
-    # first being sent two stale reminders.
+    # Overdue first: a case whose deadline passed is marked (and escalated) without first
+    # being sent two stale reminders. The UPDATE … RETURNING both claims the rows and
+    # locks them until this transaction ends, so the escalation below cannot race a user.
     overdue_rows = _advance(
         "sla_stage = %s, is_overdue = %s, overdue_at = %s, next_sla_at = NULL, version = version + 1, updated_at = %s",
         [STAGE_OVERDUE, True, now, now],
         base + " AND sla_stage < %s AND resolve_due_at <= %s",
         [*base_params, STAGE_OVERDUE, now],
-        "id, version, tier, state, owner_unit_id, title, tracking_code",
+        "id, version, tier, state, owner_unit_id",
     )
     if overdue_rows:
-        CaseEvent.objects.bulk_create(
-            [
-                CaseEvent(
-                    case_id=pk,
-                    seq=version,
-                    kind="overdue",
-                    from_state=state,
-                    to_state=state,
-                    tier=tier,
-                    note="已超过办结时限",
-                    data={"at": now.isoformat()},
-                    at=now,
-                )
-                for pk, version, tier, state, *_ in overdue_rows
-            ]
-        )
         report.overdue += len(overdue_rows)
-        report.case_ids.setdefault("overdue", []).extend(r[0] for r in overdue_rows)
-        messages += [
-            Message(
-                kind="sla_overdue",
-                title=f"案件超期：{title}",
-                body=f"查询码 {code} 已超过办结时限。",
-                case_id=pk,
-                unit_id=owner,
-                sms=True,
-            )
-            for pk, _, _, _, owner, title, code in overdue_rows
-        ]
-        report.escalated += _escalate_overdue(overdue_rows, now, messages)
+        for pk, _, _, _, owner in overdue_rows:
+            digest.add("sla_overdue", owner, pk)
+        # One timeline event per case: the escalation itself says it was for lateness.
+        escalated = _escalate_overdue(overdue_rows, now, digest)
+        report.escalated += len(escalated)
+        marked = {"at": now.isoformat()}
+        _insert_events(
+            [
+                (pk, version, "overdue", state, state, tier, "已超过办结时限", marked)
+                for pk, version, tier, state, _ in overdue_rows
+                if pk not in escalated
+            ],
+            now,
+        )
 
-    for stage_from, stage_to, mark_column, next_column, kind, label in (
-        (STAGE_NONE, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80", "80%"),
-        (STAGE_NONE, STAGE_50, "sla_mark_50_at", "sla_mark_80_at", "sla_reminder_50", "50%"),
-        (STAGE_50, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80", "80%"),
+    for stage_from, stage_to, mark_column, next_column, kind in (
+        (STAGE_NONE, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80"),
+        (STAGE_NONE, STAGE_50, "sla_mark_50_at", "sla_mark_80_at", "sla_reminder_50"),
+        (STAGE_50, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80"),
     ):
         rows = _advance(
             f"sla_stage = %s, next_sla_at = {next_column}",
             [stage_to],
             base + f" AND sla_stage = %s AND {mark_column} <= %s",
             [*base_params, stage_from, now],
-            "id, owner_unit_id, title, tracking_code",
+            "id, owner_unit_id",
         )
         if stage_to == STAGE_50:
             report.reminded_50 += len(rows)
         else:
             report.reminded_80 += len(rows)
-        messages += [
-            Message(
-                kind=kind,
-                title=f"时限提醒（已过{label}）：{title}",
-                body=f"查询码 {code}，请抓紧办理。",
-                case_id=pk,
-                unit_id=owner,
-            )
-            for pk, owner, title, code in rows
-        ]
-    if messages:
-        notify(*messages)
+        for pk, owner in rows:
+            digest.add(kind, owner, pk)
+    digest.send()
 
 
-def _escalate_overdue(rows: list[tuple], now: datetime, messages: list) -> int:
+class _Digest:
+    """One inbox message per unit and kind per sweep ("3 件案件已超期"), not one per case:
+    a handler opening the inbox after a long weekend should see a list, not a flood."""
+
+    TITLES = {
+        "sla_reminder_50": "{n} 件案件办理时间已过半",
+        "sla_reminder_80": "{n} 件案件办理时间已过80%，请抓紧办理",
+        "sla_overdue": "{n} 件案件已超过办结时限",
+        "case_escalated": "{n} 件超期案件已自动上报至本单位",
+    }
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, int], list[int]] = {}
+
+    def add(self, kind: str, unit_id: int, case_id: int) -> None:
+        self.groups.setdefault((kind, unit_id), []).append(case_id)
+
+    def send(self) -> None:
+        if not self.groups:
+            return
+        from puan.notifications.services import Message, notify
+
+        notify(
+            *[
+                Message(
+                    kind=kind,
+                    title=self.TITLES[kind].format(n=len(case_ids)),
+                    body="查询码见案件列表。",
+                    case_id=case_ids[0] if len(case_ids) == 1 else None,
+                    unit_id=unit_id,
+                    data={"case_ids": case_ids[:500], "count": len(case_ids)},
+                )
+                for (kind, unit_id), case_ids in self.groups.items()
+            ]
+        )
+
+
+def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[int]:
     """Cases overdue below the district go up one tier on a fresh clock, by the system,
-    exactly as a handler's escalation would (`escalation_changes`)."""
+    exactly as a handler's escalation would (`escalation_changes`). The overdue claim has
+    already bumped their version; the escalation is the event at that version."""
     from puan.cases.models import CommandAlert, Risk
     from puan.cases.services import escalation_changes
     from puan.cases.transitions import MOVES
-    from puan.notifications.services import Message
     from puan.org.models import PATH_SEGMENT_WIDTH, Unit
 
     sources = MOVES["escalate"].sources
     below = {r[0]: r for r in rows if r[2] < 3 and r[3] in sources}
     if not below:
-        return 0
+        return set()
     cases = list(
         Case.objects.filter(pk__in=below).only(
             "pk",
@@ -182,49 +239,46 @@ def _escalate_overdue(rows: list[tuple], now: datetime, messages: list) -> int:
             "kind",
             "risk_facts",
             "title",
-            "tracking_code",
         )
     )
-    # Every owner an escalation can land on, in one query.
+    # Every owner an escalation can land on, in one query; one plan per lane/tier/colour/kind.
     w = PATH_SEGMENT_WIDTH
     paths = {c.area_path[: d * w] for c in cases for d in (1, 2, 3)}
     units = {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
-    events, alerts, escalated = [], [], 0
+    plans: dict = {}
+    events, alerts = [], []
+    fields: set[str] = {"state", "escalated_at", "version", "updated_at"}
     for case in cases:
-        _, version, _, state, *_ = below[case.pk]
-        case.version = version
-        changes = escalation_changes(case, now, units)
-        updated = Case.objects.filter(pk=case.pk, version=version, state=state).update(
-            state="escalated", escalated_at=now, version=version + 1, updated_at=now, **changes
-        )
-        if updated != 1:
-            continue
+        _, version, _, state, _ = below[case.pk]
+        was_red = case.risk == Risk.RED
+        changes = escalation_changes(case, now, units, plans)
+        for name, value in changes.items():
+            setattr(case, name, value)
+        fields.update(changes)
+        case.state, case.escalated_at, case.version, case.updated_at = "escalated", now, version, now
         owner = changes["owner_unit"]
         events.append(
-            CaseEvent(
-                case_id=case.pk,
-                seq=version + 1,
-                kind="escalate",
-                from_state=state,
-                to_state="escalated",
-                tier=changes["tier"],
-                note="超过本级办结时限，系统自动上报",
-                at=now,
-                data={"tier": changes["tier"], "owner_unit": owner.pk, "risk": changes["risk"], "by": "sweep"},
+            (
+                case.pk,
+                version,
+                "escalate",
+                state,
+                "escalated",
+                changes["tier"],
+                "超过本级办结时限，系统自动上报",
+                {
+                    "tier": changes["tier"],
+                    "owner_unit": owner.pk,
+                    "risk": changes["risk"],
+                    "by": "sweep",
+                    "overdue": True,
+                },
             )
         )
-        if changes["risk"] == Risk.RED and case.risk != Risk.RED:
+        if changes["risk"] == Risk.RED and not was_red:
             alerts.append(CommandAlert(case_id=case.pk, message=f"红色预警：{case.title}", created_at=now))
-        messages.append(
-            Message(
-                kind="case_escalated",
-                title=f"超期自动上报：{case.title}",
-                body=f"查询码 {case.tracking_code} 已上报至{owner.name}。",
-                case_id=case.pk,
-                unit_id=owner.pk,
-            )
-        )
-        escalated += 1
-    CaseEvent.objects.bulk_create(events)
+        digest.add("case_escalated", owner.pk, case.pk)
+    _bulk_set(cases, sorted(fields))
+    _insert_events(events, now)
     CommandAlert.objects.bulk_create(alerts)
-    return escalated
+    return {c.pk for c in cases}

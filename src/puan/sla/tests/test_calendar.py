@@ -41,8 +41,13 @@ def test_it_counts_working_days_across_weekends_and_holidays():
 
 
 def test_it_replaces_a_year_and_refuses_a_malformed_one():
-    count = calendar_load(data={"year": 2027, "holidays": [{"name": "春节", "from": "2027-02-06",
-                                                           "to": "2027-02-12"}], "makeup_workdays": ["2027-02-14"]})
+    count = calendar_load(
+        data={
+            "year": 2027,
+            "holidays": [{"name": "春节", "from": "2027-02-06", "to": "2027-02-12"}],
+            "makeup_workdays": ["2027-02-14"],
+        }
+    )
     assert count == 8
     assert not CalendarDay.objects.filter(year=2027, date="2027-10-01").exists()
     for bad, field in [
@@ -79,3 +84,40 @@ def test_it_plans_marks_in_working_time():
 def test_it_models_weekend_only_calendars():
     bare = WorkingCalendar(frozenset(), frozenset())
     assert bare.add(at(2026, 11, 28, 9, 0), 60) == at(2026, 11, 30, 1, 0)
+
+
+def test_it_loads_a_calendar_file_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "cn-holidays-2027.json"
+    path.write_text(json.dumps({"year": 2027, "holidays": [{"name": "春节", "from": "2027-02-06", "to": "2027-02-12"}],
+                                "makeup_workdays": []}), encoding="utf-8")
+    call_command("load_calendar", str(path))
+    assert "2027 年工作日历已载入：7" in capsys.readouterr().out
+    path.write_text('{"year": 2027, "holidays": [{"name": "x", "from": "bad", "to": "bad"}]}', encoding="utf-8")
+    with pytest.raises(CommandError, match="holidays.0.from"):
+        call_command("load_calendar", str(path))
+
+
+def test_it_lets_administrators_edit_policies_calendar_and_rules(tree):
+    from django.test import Client
+
+    from puan.accounts.roles import Role
+    from puan.accounts.tests.factories import make_user
+
+    client = Client()
+    client.force_login(make_user(Role.ADMIN, unit=tree.district))
+    for url in ("/admin/sla/slapolicy/", "/admin/sla/calendarday/", "/admin/cases/riskrule/", "/admin/cases/case/",
+                "/admin/sla/slarequest/"):
+        assert client.get(url).status_code == 200, url
+    policy = SlaPolicy.objects.get(name="简事快办")
+    response = client.post(f"/admin/sla/slapolicy/{policy.pk}/change/", {
+        "name": "简事快办", "lane": "simple", "tier": "", "risk": "", "kind": "", "respond_minutes": 1440,
+        "resolve_minutes": 2 * 1440, "working_time": "on", "extension_minutes": 0, "is_active": "on"})
+    assert response.status_code == 302
+    from puan.sla.engine import policies_invalidate
+
+    policies_invalidate()
+    assert policy_for(lane="simple", tier=1, risk="yellow", kind="event").resolve_minutes == 2 * 1440

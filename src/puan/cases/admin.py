@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+
+from puan.cases.models import Case, CaseEvent, RiskRule
+from puan.cases.risk import rules_invalidate
+from puan.core.admin_site import PuanModelAdmin
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(PuanModelAdmin):
+    list_display = ["code", "dimension", "fact", "threshold", "colour", "reason", "is_active"]
+    list_filter = ["dimension", "colour", "is_active"]
+    list_editable = ["threshold", "colour", "is_active"]
+    search_fields = ["code", "reason"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(rules_invalidate)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(rules_invalidate)
+
+
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    can_delete = False
+    fields = ["seq", "kind", "from_state", "to_state", "actor", "tier", "note", "at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(PuanModelAdmin):
+    """Read-only: cases change only through their moves, so every change is on the timeline."""
+
+    list_display = ["tracking_code", "title", "kind", "state", "risk", "tier", "owner_unit", "created_at"]
+    list_filter = ["state", "risk", "tier", "kind", "channel", "is_overdue"]
+    search_fields = ["tracking_code", "title"]
+    date_hierarchy = "created_at"
+    list_select_related = ["owner_unit"]
+    inlines = [CaseEventInline]
+    exclude = ["reporter_phone", "reporter_id_number"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+
+from puan.core.admin_site import PuanModelAdmin
+from puan.sla.calendar import calendar_invalidate
+from puan.sla.engine import policies_invalidate
+from puan.sla.models import CalendarDay, SlaPolicy, SlaRequest
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(PuanModelAdmin):
+    list_display = [
+        "name",
+        "lane",
+        "tier",
+        "risk",
+        "kind",
+        "respond_minutes",
+        "resolve_minutes",
+        "working_time",
+        "extension_minutes",
+        "is_active",
+    ]
+    list_filter = ["lane", "tier", "risk", "kind", "working_time", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(policies_invalidate)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(PuanModelAdmin):
+    list_display = ["date", "kind", "name", "year", "provisional"]
+    list_filter = ["year", "kind", "provisional"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        obj.year = obj.date.year
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(calendar_invalidate)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(calendar_invalidate)
+
+
+@admin.register(SlaRequest)
+class SlaRequestAdmin(PuanModelAdmin):
+    list_display = ["case", "kind", "state", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["kind", "state"]
+    raw_id_fields = ["case", "requested_by", "decided_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
