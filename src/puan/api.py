@@ -13,7 +13,10 @@ from puan.cases.api import router as cases_router
 from puan.core.auth import API_AUTH
 from puan.core.bench_api import router as bench_router
 from puan.core.errors import DomainError
+from puan.notifications.api import router as notifications_router
 from puan.org.api import router as org_router
+from puan.supervision.api import reports_router
+from puan.supervision.api import router as supervision_router
 from puan.taxonomy.api import router as taxonomy_router
 
 api = NinjaAPI(
@@ -32,6 +35,9 @@ api.add_router("", accounts_router)
 api.add_router("/units", org_router)
 api.add_router("/taxonomy", taxonomy_router)
 api.add_router("", cases_router)
+api.add_router("", notifications_router)  # /inbox…, /notifications/deliveries…
+api.add_router("/supervision", supervision_router)
+api.add_router("/reports", reports_router)
 if settings.PUAN_BENCH_ENDPOINTS:
     api.add_router("/bench", bench_router)
 
