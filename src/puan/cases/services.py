@@ -364,6 +364,20 @@ def _raise_red_alert(case: Case, now: datetime) -> None:
     transaction.on_commit(lambda: log.warning("red case %s: %s", case.tracking_code, case.title))
 
 
+def _alert_if_red(case: Case, colour: str, now: datetime) -> None:
+    """A case that is (now) red lights up the command centre, once."""
+    if colour == Risk.RED and not case.alerts.exists():
+        _raise_red_alert(case, now)
+
+
+def _district_if_red(case: Case, colour: str) -> dict:
+    """Red goes straight to the district tier: the changes that move it there, if needed."""
+    if colour != Risk.RED or case.tier >= Tier.DISTRICT:
+        return {}
+    district = unit_at_tier(case.area_path, Tier.DISTRICT)
+    return {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+
+
 def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
     found = Attachment.objects.filter(pk__in=ids, case__isnull=True, uploaded_by=actor).update(case=case)
     if found != len(set(ids)):
@@ -543,8 +557,7 @@ def case_triage(
         note=note,
         data={"category": category.code, "lane": new_lane, "risk": colour, "tier": changes.get("tier", case.tier)},
     )
-    if colour == Risk.RED and not case.alerts.exists():
-        _raise_red_alert(case, now)
+    _alert_if_red(case, colour, now)
     return case
 
 
@@ -663,8 +676,7 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         data={"tier": changes["tier"], "owner_unit": changes["owner_unit"].pk, "risk": changes["risk"]},
     )
     colour = changes["risk"]
-    if colour == Risk.RED and not case.alerts.exists():
-        _raise_red_alert(case, now)
+    _alert_if_red(case, colour, now)
     return case
 
 
@@ -686,8 +698,7 @@ def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
         data={"tier": Tier.DISTRICT, "owner_unit": district.pk},
         tier=Tier.DISTRICT,
     )
-    if not case.alerts.exists():
-        _raise_red_alert(case, now)
+    _alert_if_red(case, Risk.RED, now)
     case.refresh_from_db()
     return case
 
@@ -859,9 +870,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
     now = timezone.now()
     reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
     changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
-    if risk == Risk.RED and case.tier < Tier.DISTRICT:
-        district = unit_at_tier(case.area_path, Tier.DISTRICT)
-        changes |= {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+    changes |= _district_if_red(case, risk)
     case = _commit_move(
         case,
         actor=actor,
@@ -872,8 +881,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
         changes=changes,
         data={"from": case.risk, "to": risk},
     )
-    if risk == Risk.RED and not case.alerts.exists():
-        _raise_red_alert(case, now)
+    _alert_if_red(case, risk, now)
     return case
 
 
@@ -889,9 +897,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
     if not case.risk_override:
         colour = graded.colour
         changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
-    if colour == Risk.RED and case.tier < Tier.DISTRICT:
-        district = unit_at_tier(case.area_path, Tier.DISTRICT)
-        changes |= {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+    changes |= _district_if_red(case, colour)
     case = _commit_move(
         case,
         actor=actor,
@@ -902,8 +908,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
         changes=changes,
         data={"facts": merged, "risk": colour},
     )
-    if colour == Risk.RED and not case.alerts.exists():
-        _raise_red_alert(case, now)
+    _alert_if_red(case, colour, now)
     return case
 
 
