@@ -20,7 +20,6 @@ import json
 import os
 import random
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -37,8 +36,11 @@ from _common import ROOT, report
 
 WORKERS = 2
 CLIENTS = 16
-SECONDS = float(os.environ.get("PUAN_BENCH_SECONDS", "15"))
+SECONDS = float(os.environ.get("PUAN_BENCH_SECONDS", "15"))  # measured, per endpoint
 WARMUP_SECONDS = float(os.environ.get("PUAN_BENCH_WARMUP_SECONDS", "3"))
+# The measured time is cut into rounds that visit the endpoints in turn, so that a burst of
+# other work on the machine weighs on all three alike instead of skewing one ratio.
+ROUNDS = int(os.environ.get("PUAN_BENCH_ROUNDS", "3"))
 PG_URL = os.environ.get("PUAN_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SQLITE_RATIO = 0.5  # intake / no-op
 PG_RATIO = 0.6  # intake / bare row
@@ -46,6 +48,7 @@ P99_LIMIT_MS = 100.0
 REPEAT_SHARE = 0.05  # reports that deliberately repeat a recent one (linked, answered 200)
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run inside the fresh database's environment: bearer tokens for grid workers, public
 # categories, and a pool of points spread uniformly over random grids.
@@ -168,8 +171,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    port: int
+    master_pid: int
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the master's worker processes: the
+        server's own cost per request, whatever else the machine is running."""
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[1]) == self.master_pid:
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[Server]:
     port = _free_port()
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
@@ -181,7 +205,7 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
         )
         try:
             _wait_until_up(proc, port, log)
-            yield port
+            yield Server(port, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -274,6 +298,8 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    server_cpu: float = 0.0  # seconds of the gunicorn workers' CPU
+    client_cpu: float = 0.0  # seconds of this process's CPU
 
     @property
     def requests(self) -> int:
@@ -289,16 +315,31 @@ class Result:
             return float("nan")
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
+    def add(self, other: Result) -> None:
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.statuses.update(other.statuses)
+        self.errors += other.errors
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+
+    def cpu_per_request_ms(self, seconds: float) -> float:
+        return seconds / self.requests * 1000 if self.requests else float("nan")
+
     def line(self) -> str:
         statuses = ", ".join(f"{code}×{n:,}" for code, n in sorted(self.statuses.items()))
         return (
             f"{self.requests:,} requests in {self.seconds:.1f} s = {self.rate:,.0f} req/s; "
             f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, "
-            f"p99 {self.percentile(99):.1f} ms; {statuses}; errors {len(self.errors)}"
+            f"p99 {self.percentile(99):.1f} ms; CPU per request: "
+            f"server {self.cpu_per_request_ms(self.server_cpu):.2f} ms, "
+            f"client {self.cpu_per_request_ms(self.client_cpu):.2f} ms; {statuses}; errors {len(self.errors)}"
         )
 
 
-def drive(port: int, tokens: list[str], path: str, make_body: Callable[[random.Random], bytes], seconds: float) -> Result:
+def drive(
+    server: Server, tokens: list[str], path: str, make_body: Callable[[random.Random], bytes], seconds: float
+) -> Result:
     """CLIENTS closed-loop clients, each sending its next request as soon as the last one
     is answered, for `seconds`. Any non-2xx answer (or broken connection) is an error."""
     result = Result(path)
@@ -308,7 +349,7 @@ def drive(port: int, tokens: list[str], path: str, make_body: Callable[[random.R
 
     def client(number: int) -> None:
         rng = random.Random(number * 7919 + len(path))
-        conn = Connection(port)
+        conn = Connection(server.port)
         token = tokens[number % len(tokens)]
         latencies: list[float] = []
         statuses: Counter = Counter()
@@ -337,12 +378,15 @@ def drive(port: int, tokens: list[str], path: str, make_body: Callable[[random.R
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
     for t in threads:
         t.start()
+    server_cpu, client_cpu = server.worker_cpu_seconds(), time.process_time()
     deadline[0] = time.perf_counter() + seconds
     started = time.perf_counter()
     start_gate.wait()
     for t in threads:
         t.join()
     result.seconds = time.perf_counter() - started
+    result.server_cpu = server.worker_cpu_seconds() - server_cpu
+    result.client_cpu = time.process_time() - client_cpu
     return result
 
 
@@ -429,21 +473,26 @@ def bench_database(label: str, database: Callable[[Path], contextlib.AbstractCon
         with database(work) as url:
             env = _base_env(work, url)
             started = time.perf_counter()
-            # Enough distinct points that no point is reused by chance during the run.
-            fixtures = prepare(env, points=int((SECONDS + WARMUP_SECONDS) * 2000))
+            # Enough distinct points (at 1,000 intakes/s, well above what 2 cores manage) that
+            # no point comes round twice and turns into a duplicate by accident.
+            fixtures = prepare(env, points=int((SECONDS + WARMUP_SECONDS) * 1000))
             print(f"[intake] {label}: fresh database migrated and loaded in {time.perf_counter() - started:.1f} s")
             payloads = IntakePayloads(fixtures)
             tokens = fixtures["tokens"]
-            results = {}
-            with gunicorn(env, work / "gunicorn.log") as port:
-                for name, path, make_body in (
-                    ("no-op", "/api/v1/bench/noop", _bench_body),
-                    ("bare row", "/api/v1/bench/row", _bench_body),
-                    ("intake", "/api/v1/cases", payloads),
-                ):
-                    drive(port, tokens, path, make_body, WARMUP_SECONDS)
-                    results[name] = drive(port, tokens, path, make_body, SECONDS)
-                    print(f"[intake] {label} {name}: {results[name].line()}", flush=True)
+            endpoints = (
+                ("no-op", "/api/v1/bench/noop", _bench_body),
+                ("bare row", "/api/v1/bench/row", _bench_body),
+                ("intake", "/api/v1/cases", payloads),
+            )
+            results = {name: Result(path) for name, path, _ in endpoints}
+            with gunicorn(env, work / "gunicorn.log") as server:
+                for _, path, make_body in endpoints:  # first requests build each worker's caches
+                    drive(server, tokens, path, make_body, WARMUP_SECONDS)
+                for round_number in range(1, ROUNDS + 1):
+                    for name, path, make_body in endpoints:
+                        part = drive(server, tokens, path, make_body, SECONDS / ROUNDS)
+                        results[name].add(part)
+                        print(f"[intake] {label} round {round_number} {name}: {part.line()}", flush=True)
             log = (work / "gunicorn.log").read_text(errors="replace")
             if "Traceback" in log or "[ERROR]" in log:
                 print(f"[intake] {label}: the server logged errors:\n{log[-3000:]}")
@@ -451,21 +500,23 @@ def bench_database(label: str, database: Callable[[Path], contextlib.AbstractCon
 
 
 def judge(label: str, results: dict, yardstick: str, threshold: float) -> bool:
-    intake = results["intake"]
+    intake, noop = results["intake"], results["no-op"]
     created, linked = intake.statuses.get(201, 0), intake.statuses.get(200, 0)
     answered = max(1, created + linked)
-    figures = {
-        f"{name} ({label})": result.line() for name, result in results.items()
-    } | {
-        "intake answers": f"{created / answered:.1%} new cases (201), {linked / answered:.1%} linked to an open one (200)",
+    figures = {f"{name} ({label})": result.line() for name, result in results.items()} | {
+        "intake answers": (
+            f"{created / answered:.1%} new cases (201), {linked / answered:.1%} linked to an open one (200)"
+        ),
+        "server CPU per request": ", ".join(
+            f"{name} {result.cpu_per_request_ms(result.server_cpu):.2f} ms" for name, result in results.items()
+        )
+        + f" (intake = {intake.server_cpu / intake.requests / (noop.server_cpu / noop.requests):.1f} × no-op)",
         "requirement": f"intake ≥ {threshold:g} × {yardstick}, intake p99 < {P99_LIMIT_MS:g} ms, no errors",
     }
     for name, result in results.items():
         for error in result.errors[:5]:
             print(f"[intake] {label} {name} error: {error}")
-    ok = report(
-        f"intake/{label}", figures, f"intake / {yardstick}", intake.rate / results[yardstick].rate, threshold
-    )
+    ok = report(f"intake/{label}", figures, f"intake / {yardstick}", intake.rate / results[yardstick].rate, threshold)
     p99 = intake.percentile(99)
     p99_ok = p99 < P99_LIMIT_MS
     errors = sum(len(r.errors) for r in results.values())
@@ -474,7 +525,17 @@ def judge(label: str, results: dict, yardstick: str, threshold: float) -> bool:
     return ok and p99_ok and errors == 0
 
 
+def _load() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main() -> int:
+    # Other work on the machine competes for the same cores; the load average tells the
+    # reader how quiet it was (the ratios are robust to it, the absolute rates are not).
+    print(f"[intake] load average (1, 5, 15 min) before: {_load()}")
     ok = True
     runs: list[tuple[str, Callable, str, float]] = [("SQLite", sqlite_database, "no-op", SQLITE_RATIO)]
     if _postgres_answers():
@@ -485,6 +546,7 @@ def main() -> int:
     for label, database, yardstick, threshold in runs:
         results = bench_database(label, database)
         verdicts.append((label, results, yardstick, threshold))
+    print(f"[intake] load average (1, 5, 15 min) after: {_load()}")
     for label, results, yardstick, threshold in verdicts:
         ok = judge(label, results, yardstick, threshold) and ok
     print(f"[intake] overall → {'PASS' if ok else 'FAIL'}")

@@ -3,6 +3,11 @@
 The key row is written in the same transaction as the work it records. Two concurrent
 requests with one key cannot both commit: the second trips the unique constraint, its
 work rolls back, and it answers with the first one's stored response.
+
+The write (`work`) and the answer built from its result (`answer`) are separate steps so
+that, without a key, the answer is read after the commit: the write transaction then lasts
+only as long as the write. On SQLite that transaction holds the database's one write lock,
+which every other writer, in every worker, queues for.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -17,6 +23,8 @@ from puan.core.errors import InvalidInput
 from puan.core.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 100
+
+T = TypeVar("T")
 
 
 def request_fingerprint(payload: dict) -> str:
@@ -30,12 +38,20 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> tuple[int, dict]:
 
 
 def run_once(
-    *, key: str | None, user, scope: str, payload: dict, work: Callable[[], tuple[int, dict]]
+    *,
+    key: str | None,
+    user,
+    scope: str,
+    payload: dict,
+    work: Callable[[], T],
+    answer: Callable[[T], tuple[int, dict]],
 ) -> tuple[int, dict]:
-    """Run `work` (returning status and JSON body) at most once per (user, scope, key)."""
+    """Run `work` at most once per (user, scope, key) and return `answer(result)`: the status
+    and a JSON-ready body. A retry with the same key gets the first answer back."""
     if not key:
         with transaction.atomic():
-            return work()
+            result = work()
+        return answer(result)
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key 不能超过 {MAX_KEY_LENGTH} 个字符。", field="Idempotency-Key")
     owner = user if getattr(user, "is_authenticated", False) else None
@@ -45,7 +61,8 @@ def run_once(
         return _replay(existing, fingerprint)
     try:
         with transaction.atomic():
-            status, body = work()
+            # The answer is stored with the key, so here it is built before the commit.
+            status, body = answer(work())
             IdempotencyKey.objects.create(
                 key=key, user=owner, scope=scope, request_hash=fingerprint, status=status, response=body
             )

@@ -20,13 +20,17 @@ def urls_with(settings, monkeypatch):
     given: the real one was built once at import, whatever the environment said then."""
 
     def build(*, bench: bool) -> None:
+        from puan import urls as project_urls
+
         settings.PUAN_BENCH_ENDPOINTS = bench
         spec = importlib.util.find_spec("puan.api")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         name = f"puan_test_bench_urls_{'on' if bench else 'off'}"
         urlconf = types.ModuleType(name)
-        urlconf.urlpatterns = [path("api/v1/", module.api.urls)]
+        # The project's URLs with only the API swapped: error pages reverse the page URLs.
+        others = [p for p in project_urls.urlpatterns if str(p.pattern) != "api/v1/"]
+        urlconf.urlpatterns = [path("api/v1/", module.api.urls), *others]
         monkeypatch.setitem(sys.modules, name, urlconf)
         settings.ROOT_URLCONF = name  # overriding it clears Django's URL caches
 
