@@ -180,8 +180,9 @@ def _resolve_place(actor, data: IntakeInput) -> tuple[Unit | None, str]:
         return Unit(pk=hit.grid_id, path=hit.path, name=hit.grid_name), hit.path
     if data.unit_id is not None:
         unit = Unit.objects.defer("boundary").filter(pk=data.unit_id, is_active=True).first()
-        if unit is None or unit.level == UnitLevel.DEPARTMENT:
-            raise InvalidInput("所选社区/网格不存在。", field="unit_id")
+        if unit is None or unit.level not in (UnitLevel.COMMUNITY, UnitLevel.GRID):
+            # A case belongs to a community at least: that is where first diagnosis happens.
+            raise InvalidInput("请选择案件所在的社区/村或网格。", field="unit_id")
         return (unit if unit.level == UnitLevel.GRID else None), unit.path
     raise InvalidInput("请提供位置（经纬度）或所属社区/网格。", field="lon")
 
@@ -229,7 +230,10 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
     if not data.handled_on_spot:
         duplicate = _find_duplicate(category, data.lon, data.lat, now)
         if duplicate is not None:
-            return IntakeResult(case=_link_duplicate(duplicate, actor=actor, data=data, now=now), linked=True)
+            linked = _link_duplicate(duplicate, actor=actor, data=data, now=now)
+            if data.evidence_ids:
+                _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
+            return IntakeResult(case=linked, linked=True)
 
     phone_index = blind_index("phone", data.reporter_phone)
     id_index = blind_index("id_number", data.reporter_id_number)
@@ -317,8 +321,10 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
         },
         actor_unit_id=actor_unit_id,
     )
-    if data.handled_on_spot:
+    if data.evidence_ids:
+        # Photos taken with the report (or the on-the-spot evidence) belong to the case.
         _attach_evidence(case, actor=actor, ids=data.evidence_ids)
+    if data.handled_on_spot:
         _event(
             case,
             seq=2,
@@ -426,10 +432,13 @@ def _assist_departments(case: Case) -> set[int]:
     return set(case.assists.filter(status=AssistStatus.OPEN).values_list("department_id", flat=True))
 
 
-def check_move(case: Case, actor, action: str) -> None:
+def check_move(case: Case, actor, action: str, version: int | None = None) -> None:
     """Raise unless `actor` may make `action` on `case` now. The caller has already
-    fetched the case through a scoped selector (invisible cases are 404 before this)."""
+    fetched the case through a scoped selector (invisible cases are 404 before this).
+    A stale `version` is answered first: the client's view is out of date, whatever else."""
     move = MOVES[action]
+    if version is not None and version != case.version:
+        raise ConcurrentChange()
     if is_read_only(actor):
         raise NotAllowed("当前角色为只读，不能进行此操作。")
     if case.state not in move.sources:
@@ -499,13 +508,13 @@ def _deadline_changes(case: Case, now: datetime, **overrides) -> dict:
 
 @transaction.atomic
 def case_accept(*, case: Case, actor, version: int, note: str = "") -> Case:
-    check_move(case, actor, "accept")
+    check_move(case, actor, "accept", version)
     return _commit_move(case, actor=actor, action="accept", version=version, note=note)
 
 
 @transaction.atomic
 def case_reject(*, case: Case, actor, version: int, note: str) -> Case:
-    check_move(case, actor, "reject")
+    check_move(case, actor, "reject", version)
     return _commit_move(case, actor=actor, action="reject", version=version, note=note)
 
 
@@ -520,7 +529,7 @@ def case_triage(
     facts: dict | None = None,
     note: str = "",
 ) -> Case:
-    check_move(case, actor, "triage")
+    check_move(case, actor, "triage", version)
     now = timezone.now()
     category = case.category
     if category_code and category_code != category.code:
@@ -571,7 +580,7 @@ def case_assign(
     assists: list[tuple[int, str]] | None = None,
     note: str = "",
 ) -> Case:
-    check_move(case, actor, "assign")
+    check_move(case, actor, "assign", version)
     now = timezone.now()
     lead_id = lead_department_id or case.lead_department_id
     departments = _departments([lead_id] + [d for d, _ in assists or []])
@@ -612,7 +621,7 @@ def _add_assist_row(case: Case, *, department_id: int, task: str, now: datetime)
 
 @transaction.atomic
 def case_start(*, case: Case, actor, version: int, note: str = "") -> Case:
-    check_move(case, actor, "start")
+    check_move(case, actor, "start", version)
     return _commit_move(case, actor=actor, action="start", version=version, note=note)
 
 
@@ -660,7 +669,7 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
     """Send the case one tier up (community → street → district), with the reason.
     `actor=None` is the system (the deadline sweep)."""
     if actor is not None:
-        check_move(case, actor, "escalate")
+        check_move(case, actor, "escalate", version)
     elif case.state not in MOVES["escalate"].sources or case.tier >= Tier.DISTRICT:
         raise Conflict("案件当前不能上报。", code="wrong_state")
     now = now or timezone.now()
@@ -706,7 +715,7 @@ def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
 @transaction.atomic
 def case_return(*, case: Case, actor, version: int, note: str) -> Case:
     """A higher tier hands the case back down one tier, with instructions."""
-    check_move(case, actor, "return")
+    check_move(case, actor, "return", version)
     now = timezone.now()
     tier = case.tier - 1
     owner = unit_at_tier(case.area_path, tier)
@@ -731,7 +740,7 @@ def case_return(*, case: Case, actor, version: int, note: str) -> Case:
 
 @transaction.atomic
 def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids: list[int] | None = None) -> Case:
-    check_move(case, actor, "resolve")
+    check_move(case, actor, "resolve", version)
     if not outcome.strip():
         raise InvalidInput("请填写办理结果。", field="outcome")
     open_tasks = case.assists.filter(status=AssistStatus.OPEN).select_related("department")
@@ -754,7 +763,7 @@ def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids:
 
 @transaction.atomic
 def case_verify(*, case: Case, actor, version: int, note: str = "") -> Case:
-    check_move(case, actor, "verify")
+    check_move(case, actor, "verify", version)
     return _commit_move(case, actor=actor, action="verify", version=version, note=note)
 
 
@@ -762,7 +771,7 @@ def case_verify(*, case: Case, actor, version: int, note: str = "") -> Case:
 def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str = "") -> Case:
     """The citizen's verdict, 1–5. Unsatisfied (1–2) within 15 days of resolution reopens
     the case at once."""
-    check_move(case, actor, "rate")
+    check_move(case, actor, "rate", version)
     if satisfaction not in range(1, 6):
         raise InvalidInput("满意度须为1至5。", field="satisfaction")
     now = timezone.now()
@@ -792,7 +801,7 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
 
 @transaction.atomic
 def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
-    check_move(case, actor, "reopen")
+    check_move(case, actor, "reopen", version)
     now = timezone.now()
     relations = actor_relations(case, actor, assist_departments=set())
     from puan.cases.transitions import Who
@@ -812,13 +821,13 @@ def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
 
 @transaction.atomic
 def case_close(*, case: Case, actor, version: int, note: str = "") -> Case:
-    check_move(case, actor, "close")
+    check_move(case, actor, "close", version)
     return _commit_move(case, actor=actor, action="close", version=version, note=note)
 
 
 @transaction.atomic
 def case_add_assist(*, case: Case, actor, version: int, department_id: int, task: str) -> Case:
-    check_move(case, actor, "add_assist")
+    check_move(case, actor, "add_assist", version)
     now = timezone.now()
     _add_assist_row(case, department_id=department_id, task=task, now=now)
     return _commit_move(
@@ -829,7 +838,7 @@ def case_add_assist(*, case: Case, actor, version: int, department_id: int, task
 @transaction.atomic
 def case_close_assist(*, case: Case, actor, version: int, task_id: int, status: str, note: str = "") -> Case:
     """An assisting department finishes its task (done), or the owner waives it with a reason."""
-    check_move(case, actor, "close_assist")
+    check_move(case, actor, "close_assist", version)
     task = case.assists.filter(pk=task_id).first()
     if task is None:
         raise InvalidInput("协办任务不存在。", field="task_id")
@@ -864,7 +873,7 @@ def case_close_assist(*, case: Case, actor, version: int, task_id: int, status: 
 
 @transaction.atomic
 def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str) -> Case:
-    check_move(case, actor, "override_risk")
+    check_move(case, actor, "override_risk", version)
     if risk not in Risk.values:
         raise InvalidInput("风险等级无效。", field="risk")
     now = timezone.now()
@@ -888,7 +897,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
 @transaction.atomic
 def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str = "") -> Case:
     """New facts re-grade the case (a dispatcher's override stays until changed again)."""
-    check_move(case, actor, "update_facts")
+    check_move(case, actor, "update_facts", version)
     now = timezone.now()
     merged = clean_facts({**case.risk_facts, **facts})
     graded = grade(merged, active_rules())
@@ -914,7 +923,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
 
 @transaction.atomic
 def case_comment(*, case: Case, actor, version: int, note: str) -> Case:
-    check_move(case, actor, "comment")
+    check_move(case, actor, "comment", version)
     if not note.strip():
         raise InvalidInput("请填写备注内容。", field="note")
     return _commit_move(case, actor=actor, action="comment", version=version, note=note)

@@ -23,7 +23,7 @@ def _policy(case: Case):
 
 @transaction.atomic
 def case_request_suspension(*, case: Case, actor, version: int, note: str) -> Case:
-    check_move(case, actor, "request_suspension")
+    check_move(case, actor, "request_suspension", version)
     if case.suspended_at is not None:
         raise Conflict("案件已挂起。", code="already_suspended")
     return _open_request(case, actor=actor, version=version, kind=RequestKind.SUSPEND, note=note, minutes=0)
@@ -32,7 +32,7 @@ def case_request_suspension(*, case: Case, actor, version: int, note: str) -> Ca
 @transaction.atomic
 def case_request_extension(*, case: Case, actor, version: int, note: str, days: int | None = None) -> Case:
     """One extension per case, at most the policy's allowance (petitions: 30 days)."""
-    check_move(case, actor, "request_extension")
+    check_move(case, actor, "request_extension", version)
     policy = _policy(case)
     if case.extended:
         raise Conflict("每件案件只能延期一次。", code="already_extended")
@@ -60,7 +60,7 @@ def _open_request(case: Case, *, actor, version: int, kind: str, note: str, minu
 
 @transaction.atomic
 def case_decide_request(*, case: Case, actor, version: int, approve: bool, note: str = "") -> Case:
-    check_move(case, actor, "decide_request")
+    check_move(case, actor, "decide_request", version)
     request = SlaRequest.objects.select_for_update().filter(case=case, state=RequestState.PENDING).first()
     if request is None:
         raise Conflict("没有待审批的挂起或延期申请。", code="no_pending_request")
@@ -109,7 +109,7 @@ def _extended_fields(case: Case, minutes: int) -> dict:
 @transaction.atomic
 def case_resume(*, case: Case, actor, version: int, note: str = "") -> Case:
     """Restart a suspended clock: every deadline moves on by the working time it was paused."""
-    check_move(case, actor, "resume")
+    check_move(case, actor, "resume", version)
     if case.suspended_at is None:
         raise Conflict("案件未挂起。", code="not_suspended")
     now = timezone.now()

@@ -97,7 +97,7 @@ def test_it_loads_a_calendar_file_from_the_command_line(tmp_path, capsys):
     call_command("load_calendar", str(path))
     assert "2027 年工作日历已载入：7" in capsys.readouterr().out
     path.write_text('{"year": 2027, "holidays": [{"name": "x", "from": "bad", "to": "bad"}]}', encoding="utf-8")
-    with pytest.raises(CommandError, match="holidays.0.from"):
+    with pytest.raises(CommandError, match=r"holidays\.0\.from"):
         call_command("load_calendar", str(path))
 
 
