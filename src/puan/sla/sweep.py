@@ -102,16 +102,23 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepReport:
     started = timezone.now()
     now = now or started
     report = SweepReport()
+    last_id = 0
     while True:
         with transaction.atomic():
+            # Walk due cases in id order, each once per sweep: a case whose columns say
+            # "due" but that no step can advance (an inconsistent row) cannot hold the
+            # sweep in a loop.
             ids = list(
-                Case.objects.filter(next_sla_at__lte=now, state__in=OPEN_STATES, suspended_at__isnull=True)
-                .order_by("next_sla_at")
+                Case.objects.filter(
+                    next_sla_at__lte=now, state__in=OPEN_STATES, suspended_at__isnull=True, pk__gt=last_id
+                )
+                .order_by("pk")
                 .values_list("pk", flat=True)[:batch]
             )
             if not ids:
                 break
             _sweep_batch(ids, now, report)
+            last_id = ids[-1]
     report.seconds = (timezone.now() - started).total_seconds()
     if report.reminded_50 or report.reminded_80 or report.overdue:
         log.info("sweep at %s: %s", now.isoformat(), report.as_line())

@@ -92,8 +92,16 @@ def test_it_loads_a_calendar_file_from_the_command_line(tmp_path, capsys):
     from django.core.management import CommandError, call_command
 
     path = tmp_path / "cn-holidays-2027.json"
-    path.write_text(json.dumps({"year": 2027, "holidays": [{"name": "春节", "from": "2027-02-06", "to": "2027-02-12"}],
-                                "makeup_workdays": []}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "year": 2027,
+                "holidays": [{"name": "春节", "from": "2027-02-06", "to": "2027-02-12"}],
+                "makeup_workdays": [],
+            }
+        ),
+        encoding="utf-8",
+    )
     call_command("load_calendar", str(path))
     assert "2027 年工作日历已载入：7" in capsys.readouterr().out
     path.write_text('{"year": 2027, "holidays": [{"name": "x", "from": "bad", "to": "bad"}]}', encoding="utf-8")
@@ -109,13 +117,30 @@ def test_it_lets_administrators_edit_policies_calendar_and_rules(tree):
 
     client = Client()
     client.force_login(make_user(Role.ADMIN, unit=tree.district))
-    for url in ("/admin/sla/slapolicy/", "/admin/sla/calendarday/", "/admin/cases/riskrule/", "/admin/cases/case/",
-                "/admin/sla/slarequest/"):
+    for url in (
+        "/admin/sla/slapolicy/",
+        "/admin/sla/calendarday/",
+        "/admin/cases/riskrule/",
+        "/admin/cases/case/",
+        "/admin/sla/slarequest/",
+    ):
         assert client.get(url).status_code == 200, url
     policy = SlaPolicy.objects.get(name="简事快办")
-    response = client.post(f"/admin/sla/slapolicy/{policy.pk}/change/", {
-        "name": "简事快办", "lane": "simple", "tier": "", "risk": "", "kind": "", "respond_minutes": 1440,
-        "resolve_minutes": 2 * 1440, "working_time": "on", "extension_minutes": 0, "is_active": "on"})
+    response = client.post(
+        f"/admin/sla/slapolicy/{policy.pk}/change/",
+        {
+            "name": "简事快办",
+            "lane": "simple",
+            "tier": "",
+            "risk": "",
+            "kind": "",
+            "respond_minutes": 1440,
+            "resolve_minutes": 2 * 1440,
+            "working_time": "on",
+            "extension_minutes": 0,
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     from puan.sla.engine import policies_invalidate
 

@@ -184,3 +184,11 @@ def test_it_never_acts_twice_when_two_sweeps_run_at_once(world):
         case.refresh_from_db()
         assert case.tier == 2
         assert [e.seq for e in case.events.order_by("seq")] == list(range(1, case.version + 1))
+
+
+def test_it_finishes_even_when_a_row_says_due_but_nothing_can_advance_it(people):
+    case = in_progress(people)
+    # Inconsistent by hand: due now, but already past every stage the sweep could take.
+    Case.objects.filter(pk=case.pk).update(sla_stage=3, next_sla_at=timezone.now() - timedelta(minutes=1))
+    report = sweep(now=timezone.now())
+    assert (report.overdue, report.reminded_50, report.reminded_80) == (0, 0, 0)
