@@ -24,3 +24,26 @@ def _fresh_grid_index():
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests flush every table afterwards, including the reference rows that
+    migrations ship (risk rules, SLA policies, the holiday calendar). Put them back for
+    each transactional test instead of relying on serialized rollback."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from puan.cases.risk import risk_rules_install_defaults, rules_invalidate
+    from puan.sla.calendar import calendar_load_shipped
+    from puan.sla.engine import policies_install_defaults
+    from puan.sla.models import CalendarDay
+
+    risk_rules_install_defaults()
+    rules_invalidate()
+    policies_install_defaults()
+    if not CalendarDay.objects.exists():
+        calendar_load_shipped()
+    yield

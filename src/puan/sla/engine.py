@@ -161,3 +161,29 @@ def remaining_minutes(*, due: datetime, now: datetime, working: bool, calendar: 
     if due >= now:
         return calendar.between(now, due)
     return -calendar.between(due, now)
+
+
+def policies_install_defaults() -> int:
+    """Create the brief's default policies when there are none (as the migration does)."""
+    from puan.sla.models import SlaPolicy
+
+    if SlaPolicy.objects.exists():
+        return 0
+    SlaPolicy.objects.bulk_create(
+        [
+            SlaPolicy(
+                name=name,
+                lane=lane,
+                tier=tier,
+                risk=risk,
+                kind=kind,
+                respond_minutes=respond,
+                resolve_minutes=resolve,
+                working_time=working,
+                extension_minutes=extension,
+            )
+            for name, lane, tier, risk, kind, respond, resolve, working, extension in DEFAULT_POLICIES
+        ]
+    )
+    policies_invalidate()
+    return len(DEFAULT_POLICIES)

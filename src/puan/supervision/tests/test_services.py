@@ -365,9 +365,8 @@ def test_a_sweep_with_a_stale_snapshot_does_not_escalate(people, world):
     assert not SupervisionEvent.objects.filter(kind="escalate").exists()
 
 
-# Transactional, so each thread's connection sees the orders; serialized rollback, so the
-# flush afterwards leaves the rows data migrations ship for the tests that follow.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional, so each thread's connection sees the orders.
+@pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_escalate_each_order_once(people, world):
     orders = [issue(people, world.community_a, [overdue_case(people, world.grid_a1)]) for _ in range(3)]
     for order in orders:
