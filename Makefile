@@ -10,7 +10,7 @@ PUAN_DEMO_PASSWORD ?= Puan@2026
 PUAN_DEMO_OPEN311_KEY ?= demo-open311-key-2026
 export PUAN_DEMO_PASSWORD PUAN_DEMO_OPEN311_KEY
 
-.PHONY: demo test test-sqlite test-postgres bench lint format assets install chromium postgres migrate load-demo serve clean
+.PHONY: demo test test-sqlite test-postgres bench lint format assets messages install chromium postgres migrate load-demo serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ $(VENDOR)/.built: node_modules/.package-lock.json
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
 	touch $@
 
-assets: $(VENDOR)/.built
+# The pages' message catalogues, compiled by a pure-Python .po → .mo compiler: a fresh
+# machine need not have GNU gettext. The compiled .mo files are committed too; a test
+# fails when one differs from its .po.
+messages: install
+	$(BIN)/python -m puan.web.i18n
+
+assets: $(VENDOR)/.built messages
 
 # --- the demo ------------------------------------------------------------------------
 demo: install assets
@@ -49,6 +55,8 @@ demo: install assets
 # --- tests ---------------------------------------------------------------------------
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@# A Chinese font, so the browser tests' screenshots show text rather than boxes.
+	@fc-list :lang=zh 2>/dev/null | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei)
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

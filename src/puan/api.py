@@ -10,9 +10,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from puan.accounts.api import router as accounts_router
 from puan.cases.api import router as cases_router
+from puan.command.api import router as command_router
 from puan.core.auth import API_AUTH
 from puan.core.bench_api import router as bench_router
 from puan.core.errors import DomainError
+from puan.gridops.api import router as gridops_router
 from puan.notifications.api import router as notifications_router
 from puan.org.api import router as org_router
 from puan.supervision.api import reports_router
@@ -38,6 +40,8 @@ api.add_router("", cases_router)
 api.add_router("", notifications_router)  # /inbox…, /notifications/deliveries…
 api.add_router("/supervision", supervision_router)
 api.add_router("/reports", reports_router)
+api.add_router("/patrols", gridops_router)
+api.add_router("/command", command_router)
 if settings.PUAN_BENCH_ENDPOINTS:
     api.add_router("/bench", bench_router)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,3 +271,27 @@ def _load_users(*, password: str, seed: int) -> int:
         [RoleGrant(user=u, role=a[1]) for u, a in zip(created, accounts, strict=True)], batch_size=1000
     )
     return len(created)
+
+
+@dataclass
+class HistorySummary:
+    cases: int
+    events: int
+    seconds: float
+    already_loaded: bool = False
+
+
+def demo_load_history(
+    *, count: int = 100_000, seed: int = 20260630, progress: Callable[[int], None] | None = None
+) -> HistorySummary:
+    """A year of case history for the demo district, so that every page and figure is
+    alive on first start. Loads only into a district without cases (idempotent)."""
+    # Imported here: the bulk loader borrows this module's name lists.
+    from puan.cases.bulk import cases_bulk_load
+    from puan.cases.models import Case
+
+    started = time.monotonic()
+    if count <= 0 or Case.objects.exists():
+        return HistorySummary(cases=0, events=0, seconds=time.monotonic() - started, already_loaded=count > 0)
+    report = cases_bulk_load(count=count, seed=seed, days=365, progress=progress)
+    return HistorySummary(cases=report.cases, events=report.events, seconds=time.monotonic() - started)

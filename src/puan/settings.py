@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "template_partials",
+    # The API docs page (/api/v1/docs) from ninja's own static files, not a CDN: the
+    # content security policy allows scripts from this site only.
+    "ninja",
     "huey.contrib.djhuey",
     "puan.core",
     "puan.org",
@@ -51,23 +54,29 @@ INSTALLED_APPS = [
     "puan.open311",
     "puan.notifications",
     "puan.sla",
+    "puan.command",
+    "puan.gridops",
+    "puan.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Chinese unless the user picked English with the switch (not the browser's language).
+    "puan.web.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "puan.web.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "puan.urls"
 WSGI_APPLICATION = "puan.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+CSRF_FAILURE_VIEW = "puan.web.views.csrf_failure"
 
 TEMPLATES = [
     {
@@ -80,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "puan.web.context_processors.navigation",
             ],
         },
     }
@@ -253,3 +263,9 @@ LOGGING = {
 }
 
 PUAN_DISTRICT_NAME = _("Puan district")
+
+# --- pages ----------------------------------------------------------------------------
+# Public (citizen) POSTs per client address per minute: appeals, progress look-ups, ratings.
+PUAN_CITIZEN_RATE_PER_MINUTE = env_int("PUAN_CITIZEN_RATE_PER_MINUTE", 10, minimum=1, maximum=10_000)
+# Behind a reverse proxy: the header carrying the client's address (e.g. X-Real-IP).
+PUAN_CLIENT_IP_HEADER = env_str("PUAN_CLIENT_IP_HEADER", "")

@@ -1,0 +1,205 @@
+"""The workbench pages: my queue and the case page with its moves."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from puan.cases import services as svc
+from puan.cases.models import Attachment, CaseEvent, CaseState
+from puan.cases.tests.helpers import People, intake
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+
+@pytest.fixture
+def people(world):
+    return People(world)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_it_shows_my_queue_escalated_first_with_counts(people):
+    intake(people.grid_worker, category="G10-01", title="夜间施工噪音")
+    orange = intake(people.grid_worker, category="G15-01", title="多人邻里纠纷", facts={"people_involved": 8}).case
+    escalated = intake(people.grid_worker, category="G11-01", title="占道经营反复出现").case
+    escalated = svc.case_accept(case=escalated, actor=people.community, version=escalated.version)
+    svc.case_escalate(case=escalated, actor=people.community, version=escalated.version, note="需街道协调")
+
+    html = client_for(people.street).get("/work/").content.decode()
+    assert "我的工作台" in html
+    assert html.index("占道经营反复出现") < html.index("多人邻里纠纷")  # escalated before orange
+    assert "夜间施工噪音" not in html  # the community's own work is not the street's queue
+    assert re.search(r"已上报\s*<span class=\"n\">1</span>", html)
+    assert orange.owner_unit_id == people.tree.street_a.pk
+
+
+def test_it_refreshes_only_the_results_when_a_filter_changes(people):
+    intake(people.grid_worker, category="G10-01", title="夜间施工噪音")
+    intake(people.grid_worker, category="G11-01", title="菜市场占道经营")
+    client = client_for(people.community)
+    response = client.get("/work/", {"text": "施工"}, headers={**HTMX, "HX-Target": "queue-results"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="queue-results"' in html
+    assert "夜间施工噪音" in html and "菜市场占道经营" not in html
+    assert re.search(r"全部待办\s*<span class=\"n\">1</span>", html)
+
+
+def test_it_shows_the_case_with_only_the_moves_i_may_make(people):
+    case = intake(people.grid_worker, category="G10-01", reporter_phone="13800138000").case
+    html = client_for(people.community).get(f"/work/cases/{case.pk}/").content.decode()
+    assert case.tracking_code in html and "网格位置" in html and "办理记录" in html
+    assert 'id="move-accept"' in html and 'id="move-reject"' in html
+    assert 'id="move-verify"' not in html and 'id="move-resolve"' not in html
+    assert "138****8000" in html and "13800138000" not in html  # masked
+    assert 'id="case-map-data"' in html and '"boundary"' in html
+    assert f'name="version" value="{case.version}"' in html
+    assert not re.search(r"<script(?![^>]*\b(src|type=\"application/json\")=?)", html)  # no inline script
+
+    leader = client_for(people.leader).get(f"/work/cases/{case.pk}/").content.decode()
+    assert "当前角色为只读" in leader and "<details" not in leader
+
+
+def test_it_hides_a_case_of_another_unit_as_404(people):
+    case = intake(people.grid_worker).case
+    other = client_for(people.other_community)
+    assert other.get(f"/work/cases/{case.pk}/").status_code == 404
+    assert other.post(f"/work/cases/{case.pk}/moves/accept/", {"version": case.version}).status_code == 404
+    assert other.get(f"/work/cases/{case.pk}/receipt.pdf").status_code == 404
+    case.refresh_from_db()
+    assert case.state == CaseState.REGISTERED
+
+
+def test_it_refuses_a_move_to_the_read_only_leader_with_403(people):
+    case = intake(people.grid_worker).case
+    response = client_for(people.leader).post(
+        f"/work/cases/{case.pk}/moves/accept/", {"version": case.version}, headers=HTMX
+    )
+    assert response.status_code == 403
+    assert "只读" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == CaseState.REGISTERED
+
+
+def test_it_answers_other_methods_with_405(people):
+    case = intake(people.grid_worker).case
+    client = client_for(people.community)
+    assert client.put("/work/").status_code == 405
+    assert client.post("/work/").status_code == 405
+    assert client.delete(f"/work/cases/{case.pk}/").status_code == 405
+    assert client.get(f"/work/cases/{case.pk}/moves/accept/").status_code == 405
+    assert client.post(f"/work/cases/{case.pk}/receipt.pdf").status_code == 405
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(people):
+    response = Client().get("/work/")
+    assert response.status_code == 302 and response.url.startswith("/login/?next=/work/")
+
+
+def test_it_makes_a_move_and_swaps_in_the_fresh_case_panel(people):
+    case = intake(people.grid_worker).case
+    response = client_for(people.community).post(
+        f"/work/cases/{case.pk}/moves/accept/", {"version": case.version, "note": "已电话联系双方"}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and 'id="case-panel"' in html
+    assert "已完成“受理”" in html and "已电话联系双方" in html
+    assert f'name="version" value="{case.version + 1}"' in html
+    assert 'id="move-triage"' in html and 'id="move-accept"' not in html
+    case.refresh_from_db()
+    assert case.state == CaseState.ACCEPTED
+
+
+def test_it_shows_form_errors_in_chinese_next_to_the_field(people):
+    case = intake(people.grid_worker).case
+    case = svc.case_accept(case=case, actor=people.community, version=case.version)
+    response = client_for(people.community).post(
+        f"/work/cases/{case.pk}/moves/escalate/", {"version": case.version, "note": " "}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    form = re.search(r'<details id="move-escalate" open>(.*?)</details>', html, re.S).group(1)  # stays open
+    field = re.search(r'<div class="field field-note">(.*?)</div>', form, re.S).group(1)
+    assert "请填写理由或说明。" in field and 'aria-invalid="true"' in field
+    case.refresh_from_db()
+    assert case.state == CaseState.ACCEPTED
+
+
+def test_it_says_someone_changed_the_case_and_shows_the_fresh_state(people):
+    case = intake(people.grid_worker).case
+    seen = case.version
+    svc.case_accept(case=case, actor=people.community, version=case.version)  # someone else, first
+    response = client_for(people.community).post(
+        f"/work/cases/{case.pk}/moves/reject/", {"version": seen, "note": "不属于受理范围"}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "该案件已被他人修改" in html
+    assert re.search(r'id="case-state">已受理<', html)
+    assert f'name="version" value="{seen + 1}"' in html
+    case.refresh_from_db()
+    assert case.state == CaseState.ACCEPTED
+
+
+def test_it_resolves_with_photos_uploaded_in_the_form(people):
+    case = intake(people.grid_worker).case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        case = move(case=case, actor=people.community, version=case.version)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(people.community)
+    response = client.post(
+        f"/work/cases/{case.pk}/moves/resolve/",
+        {"version": case.version, "outcome": "双方达成和解", "evidence": [SimpleUploadedFile("现场.png", PNG)]},
+    )
+    assert response.status_code == 302 and response.url == f"/work/cases/{case.pk}/"
+    case.refresh_from_db()
+    assert case.state == CaseState.RESOLVED and case.outcome == "双方达成和解"
+    assert Attachment.objects.filter(case=case, uploaded_by=people.community).count() == 1
+    page = client.get(response.url).content.decode()
+    assert "已完成“办结”" in page and '<img src="/api/v1/attachments/' in page
+
+
+def test_it_lets_an_assisting_department_close_its_task(people):
+    case = intake(people.grid_worker, category="G10-01").case
+    case = svc.case_accept(case=case, actor=people.community, version=case.version)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="需部门联合处置")
+    street = client_for(people.street)
+    response = street.post(
+        f"/work/cases/{case.pk}/moves/add_assist/",
+        {"version": case.version, "department": people.tree.justice.pk, "task": "组织人民调解"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200, response.content.decode()[:500]
+    case.refresh_from_db()
+    html = client_for(people.justice).get(f"/work/cases/{case.pk}/").content.decode()
+    assert 'id="move-close_assist"' in html and 'value="waived"' not in html  # their own task: done only
+    task = case.assists.get()
+    response = client_for(people.justice).post(
+        f"/work/cases/{case.pk}/moves/close_assist/",
+        {"version": case.version, "task_id": task.pk, "status": "done", "note": "已调解"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert task.status == "done"
+    assert CaseEvent.objects.filter(case=case, kind="close_assist").exists()
+
+
+def test_it_prints_the_acceptance_receipt_as_pdf(people):
+    case = intake(people.grid_worker).case
+    response = client_for(people.community).get(f"/work/cases/{case.pk}/receipt.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF") and b"STSong-Light" in response.content

@@ -1,0 +1,152 @@
+"""The acceptance receipt (受理回执) as a PDF: what was taken in, where it goes next, by
+when, and how the citizen follows it. ReportLab's built-in CJK font needs no font file."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.flowables import HRFlowable
+
+from puan.cases.models import Case
+from puan.web.http import staff_required
+
+FONT = "STSong-Light"
+_registered = False
+
+
+def _font() -> str:
+    global _registered
+    if not _registered:
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        _registered = True
+    return FONT
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y年%m月%d日 %H:%M") if value else "—"
+
+
+def _esc(text: str) -> str:
+    """Paragraphs take a little markup; a citizen's words must not be read as tags."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
+    font = _font()
+    # CJK line breaking: Chinese text has no spaces to break at.
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=body, fontSize=9, leading=13, textColor=colors.HexColor("#52606d"))
+    title = ParagraphStyle("title", parent=body, fontSize=20, leading=28, alignment=TA_CENTER)
+    subtitle = ParagraphStyle("subtitle", parent=body, fontSize=12, alignment=TA_CENTER)
+    code = ParagraphStyle("code", parent=body, fontSize=18, leading=24, textColor=colors.HexColor("#b42318"))
+
+    place = " ".join(
+        p
+        for p in (
+            case.street and case.street.name,
+            case.community and case.community.name,
+            case.grid and case.grid.name,
+        )
+        if p
+    )
+    rows = [
+        ("查询码", Paragraph(case.tracking_code, code)),
+        ("反映事项", Paragraph(_esc(case.title), body)),
+        ("事项分类", Paragraph(_esc(f"{case.category.group.name} / {case.category.name}"), body)),
+        ("受理渠道", Paragraph(case.get_channel_display(), body)),
+        ("登记时间", Paragraph(_when(case.created_at), body)),
+        ("事发地点", Paragraph(_esc(" ".join(p for p in (case.address, place and f"（{place}）") if p) or "—"), body)),
+        ("责任单位", Paragraph(_esc(case.owner_unit.name), body)),
+        ("办结时限", Paragraph(_when(case.resolve_due_at), body)),
+    ]
+    table = Table([[Paragraph(k, body), v] for k, v in rows], colWidths=[30 * mm, 140 * mm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#9aa5b1")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f5f7fa")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
+    if case.handled_on_spot:
+        next_steps = "本事项已由网格员现场处置完毕，将由上级核查后请您评价。"
+    else:
+        next_steps = (
+            f"本事项已登记，由{_esc(case.owner_unit.name)}按“{case.get_lane_display()}”"
+            f"（{case.get_tier_display()}）办理，"
+            f"将于 {_when(case.respond_due_at)} 前受理响应，于 {_when(case.resolve_due_at)} 前办结。"
+            "办理中如需补充情况，工作人员将与您联系；同一事项请勿重复反映，重复反映将合并办理。"
+        )
+    follow = (
+        f"请访问 {_esc(follow_url)} ，选择“查询进度”，输入查询码 {case.tracking_code} 查看办理进度。"
+        "办结并经核查后，您可凭查询码和反映时留下的手机号码在线评价办理结果；不满意的，案件将重新办理。"
+    )
+    story = [
+        Paragraph("埔安社会治理综合平台", subtitle),
+        Spacer(1, 3 * mm),
+        Paragraph("受理回执", title),
+        Spacer(1, 6 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        Paragraph("后续办理", ParagraphStyle("h", parent=body, fontSize=13, leading=20)),
+        Paragraph(next_steps, body),
+        Spacer(1, 4 * mm),
+        Paragraph("如何查询与评价", ParagraphStyle("h2", parent=body, fontSize=13, leading=20)),
+        Paragraph(follow, body),
+        Spacer(1, 10 * mm),
+        HRFlowable(width="100%", color=colors.HexColor("#d9e2ec")),
+        Paragraph(
+            f"打印时间：{_when(timezone.now())}"
+            + (f"　受理人：{_esc(clerk)}" if clerk else "")
+            + "　本回执由系统生成，请妥善保管查询码。",
+            small,
+        ),
+    ]
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"受理回执 {case.tracking_code}",
+        author="埔安社会治理综合平台",
+    )
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def pdf_response(case: Case, data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{case.tracking_code}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def follow_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/public/")
+
+
+@require_GET
+@staff_required
+def case_receipt(request: HttpRequest, case_id: int) -> HttpResponse:
+    from puan.cases.views import _visible  # the one "visible or 404" of the workbench
+
+    case = _visible(request.user, case_id)
+    clerk = request.user.display_name or request.user.username
+    return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), clerk=clerk))

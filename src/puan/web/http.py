@@ -1,0 +1,81 @@
+"""Small helpers every page view uses."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+
+from puan.core.errors import DomainError, RateLimited
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address; behind a reverse proxy, the last entry of the configured
+    header (the one the proxy itself appended and vouches for)."""
+    header = getattr(settings, "PUAN_CLIENT_IP_HEADER", "") or getattr(settings, "PUAN_OPEN311_IP_HEADER", "")
+    if header:
+        candidates = [v.strip() for v in request.headers.get(header, "").split(",") if v.strip()]
+        if candidates:
+            return candidates[-1]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def message_of(error: DomainError) -> str:
+    """The error's message in the page's language (services write Chinese; the English
+    catalogue translates the common ones, the rest stay Chinese rather than vanish)."""
+    return gettext(error.message)
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in and belonging to a unit (citizens and volunteers have their own pages).
+    A signed-in user without a unit gets a 403 rather than a login loop."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if user.unit_id is None:
+            return render(
+                request,
+                "403.html",
+                {"reason": gettext("此页面只对各单位工作人员开放。")},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def rate_limit_public(request: HttpRequest, scope: str) -> None:
+    """Count one public POST against the client's address (shared by every worker process
+    through the database); `RateLimited` past `PUAN_CITIZEN_RATE_PER_MINUTE`."""
+    # The counter table and its atomic upsert already serve Open311's per-IP limits.
+    from puan.open311.services import rate_limit_hit
+
+    limit = int(getattr(settings, "PUAN_CITIZEN_RATE_PER_MINUTE", 10))
+    digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
+    rate_limit_hit(bucket=f"page:{scope}:{digest}", limit=limit)
+
+
+def rate_limited_response(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    response = render(
+        request,
+        "429.html",
+        {"message": gettext("操作过于频繁，请稍后再试。")},
+        status=429,
+    )
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
