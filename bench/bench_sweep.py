@@ -90,9 +90,9 @@ def _fill(connection, total: int, due: int, now) -> None:
         past, future = now - timedelta(minutes=1), now + timedelta(days=10)
         start = now - timedelta(days=5)
         sql = (
-            series
-            + "INSERT INTO cases_case (tracking_code, kind, channel, category_id, title, description, lon, lat, address,"
-            " grid_id, community_id, street_id, area_path, risk, risk_reasons, risk_facts, risk_override, lane, tier,"
+            series + "INSERT INTO cases_case (tracking_code, kind, channel, category_id, title, description, lon, lat,"
+            " address, grid_id, community_id, street_id, area_path, risk, risk_reasons, risk_facts, risk_override,"
+            " lane, tier,"
             " owner_unit_id, owner_path, lead_department_id, state, version, respond_due_at, resolve_due_at,"
             " sla_started_at, sla_mark_50_at, sla_mark_80_at, next_sla_at, sla_stage, is_overdue, extended,"
             " reporter_name, reporter_phone, reporter_phone_index, reporter_id_number, reporter_id_index,"
@@ -128,9 +128,9 @@ def _fill(connection, total: int, due: int, now) -> None:
         ]
         cur.execute(sql, [total, *params])
         cur.execute(
-            f"INSERT INTO cases_caseevent (case_id, seq, kind, from_state, to_state, tier, note, data, at)"
-            f" SELECT id, 1, 'register', '', 'registered', 1, '', '{{}}', %s FROM cases_case"
-            f" WHERE tracking_code LIKE 'BX%%'",
+            "INSERT INTO cases_caseevent (case_id, seq, kind, from_state, to_state, tier, note, data, at)"
+            " SELECT id, 1, 'register', '', 'registered', 1, '', '{}', %s FROM cases_case"
+            " WHERE tracking_code LIKE 'BX%%'",
             [start],
         )
         cur.execute("DROP TABLE bench_grid")

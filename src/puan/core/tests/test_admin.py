@@ -72,4 +72,3 @@ def test_it_refuses_every_other_role(tree, role):
     client.force_login(user)
     assert client.get("/admin/").status_code == 302
     assert client.get("/admin/org/unit/").status_code == 302
-
