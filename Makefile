@@ -45,6 +45,7 @@ demo: install assets
 	@echo
 	@echo "埔安 demo: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
 	@echo "Demo logins (password: $(PUAN_DEMO_PASSWORD)): admin dispatcher street1 community1 grid1 dept_justice leader"
+	@echo "Open311 demo api_key: $(PUAN_DEMO_OPEN311_KEY)"
 	@echo
 	@# The background worker (deadline sweep, notifications) runs beside the web server
 	@# and stops with it.

@@ -43,3 +43,17 @@ def test_it_loads_a_realistic_district_quickly_and_only_once():
     again = demo_load(password="Demo-Pass-1")
     assert again.already_loaded and again.grids == summary.grids
     assert Unit.objects.filter(level=UnitLevel.GRID).count() == summary.grids
+
+
+def test_it_prints_the_logins_and_the_open311_key(monkeypatch, capsys):
+    from django.core.management import call_command
+
+    from puan.open311.models import ClientSystem
+
+    monkeypatch.setenv("PUAN_DEMO_PASSWORD", "Demo-Pass-2")
+    monkeypatch.setenv("PUAN_DEMO_OPEN311_KEY", "demo-key-for-tests-0001")
+    call_command("load_demo", cases=0)
+    out = capsys.readouterr().out
+    assert "演示账号（密码 Demo-Pass-2）" in out and "dispatcher" in out
+    assert "demo-key-for-tests-0001" in out
+    assert ClientSystem.objects.count() == 1

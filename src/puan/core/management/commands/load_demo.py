@@ -36,3 +36,9 @@ class Command(BaseCommand):
                     f"用时 {history.seconds:.1f} 秒。"
                 )
         self.stdout.write(f"演示账号（密码 {password}）：" + "、".join(login[0] for login in DEMO_LOGINS))
+        # The demo's Open311 client system (a 12345 hotline platform) with a known key.
+        from puan.open311.services import open311_demo_client
+
+        key = os.environ.get("PUAN_DEMO_OPEN311_KEY") or "demo-open311-key-2026"
+        client = open311_demo_client(key=key)
+        self.stdout.write(f"Open311 演示接入方“{client.name}”的 api_key：{key}（/open311/v2/discovery.json）")
