@@ -61,6 +61,8 @@ FOLD_BATCH = 20_000
 GAP_TTL = timedelta(minutes=15)
 # At most this many gap ranges are remembered (each is one BETWEEN in the fold's query).
 MAX_GAP_RANGES = 200
+# A backlog this large (a bulk load) is rebuilt rather than folded batch by batch.
+REBUILD_BACKLOG = 500_000
 # When rebuilding, ids missing among the top ones may belong to transactions in flight.
 REBUILD_GAP_WINDOW = 10_000
 IN_CHUNK = 500
@@ -299,14 +301,26 @@ class FoldReport:
     last_event_id: int = 0
     seconds: float = 0.0
     skipped: bool = False  # another worker was folding
+    rebuilt: bool = False  # the backlog was rebuilt rather than folded
 
     def as_line(self) -> str:
         if self.skipped:
             return "另一进程正在汇总，本次跳过。"
+        if self.rebuilt:
+            return "积压过多，已重建汇总。" + self._folded()
+        return self._folded()
+
+    def _folded(self) -> str:
         return (
             f"汇总 {self.events:,} 条办理记录（{self.cases:,} 件案件，{self.rows:,} 行增量），"
             f"已汇总至记录号 {self.last_event_id:,}，待补 {self.gaps} 条，用时 {self.seconds:.2f} 秒"
         )
+
+
+def _backlog() -> int:
+    """Events above the watermark, roughly (ids, not rows)."""
+    top = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return top - (RollupState.objects.filter(pk=1).values_list("last_event_id", flat=True).first() or 0)
 
 
 def rollup_state() -> RollupState:
@@ -321,9 +335,17 @@ def _claim(state: RollupState) -> bool:
 
 def rollup_fold(*, batch: int = FOLD_BATCH, max_batches: int | None = None) -> FoldReport:
     """Fold every event since the watermark (in batches of `batch` events), or up to
-    `max_batches` batches. Safe to run anywhere, any number of times, concurrently."""
+    `max_batches` batches. Safe to run anywhere, any number of times, concurrently.
+
+    A backlog of more than REBUILD_BACKLOG events (a bulk load, `puan load-demo`) is
+    rebuilt instead: the rebuild reads outside any write transaction, where a hundred fold
+    batches would each hold SQLite's write lock for seconds."""
     started = time.perf_counter()
     report = FoldReport()
+    if max_batches is None and _backlog() > REBUILD_BACKLOG:
+        log.info("command roll-up: %d events behind, rebuilding instead of folding", _backlog())
+        report.rebuilt = True
+        rollup_rebuild()
     while max_batches is None or report.batches < max_batches:
         with transaction.atomic():
             state = rollup_state()

@@ -227,3 +227,12 @@ def test_it_folds_every_minute_from_the_background_worker(scenario):
     assert command_rollup_task.call_local() == CaseEvent.objects.count()
     assert command_rollup_task.call_local() == 0
     assert rollup.rollup_state().folded_at is not None
+
+
+def test_it_rebuilds_rather_than_folds_a_bulk_load(scenario, monkeypatch):
+    _start_below_the_first_event()
+    monkeypatch.setattr(rollup, "REBUILD_BACKLOG", 10)
+    report = rollup.rollup_fold()
+    assert report.rebuilt and rollup.rollup_state().rebuilt_at is not None
+    assert report.events == 0  # the rebuild took everything; nothing was left to fold
+    assert verify_kpis(period=period()).ok
