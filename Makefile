@@ -42,6 +42,7 @@ assets: $(VENDOR)/.built messages
 demo: install assets
 	PUAN_DEBUG=1 $(BIN)/puan migrate --no-input
 	PUAN_DEBUG=1 $(BIN)/puan load-demo
+	PUAN_DEBUG=1 $(BIN)/puan rollup
 	@echo
 	@echo "埔安 demo: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
 	@echo "Demo logins (password: $(PUAN_DEMO_PASSWORD)): admin dispatcher street1 community1 grid1 dept_justice leader"

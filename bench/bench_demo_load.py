@@ -21,7 +21,9 @@ def main() -> int:
         puan = [sys.executable, "-m", "puan.cli"]
         subprocess.run([*puan, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
         started = time.perf_counter()
-        out = subprocess.run([*puan, "load_demo", "--cases", "0"], env=env, check=True, cwd=ROOT, capture_output=True, text=True)
+        out = subprocess.run(
+            [*puan, "load_demo", "--cases", "0"], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+        )
         seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in Path(data_dir).glob("puan.sqlite3*"))
     ok = report(
