@@ -126,7 +126,9 @@ def _fill(connection, total: int, due: int, now) -> None:
             start,
             len(grids),
         ]
-        cur.execute(sql, [total, *params])
+        # The row count goes where the series is: a leading CTE on SQLite, the FROM on PostgreSQL.
+        ordered = [total, *params] if connection.vendor == "sqlite" else [*params[:-1], total, params[-1]]
+        cur.execute(sql, ordered)
         cur.execute(
             "INSERT INTO cases_caseevent (case_id, seq, kind, from_state, to_state, tier, note, data, at)"
             " SELECT id, 1, 'register', '', 'registered', 1, '', '{}', %s FROM cases_case"

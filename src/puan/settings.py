@@ -17,6 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent.parent
 load_env_file(env_str("PUAN_ENV_FILE", str(PROJECT_DIR / ".env")))
 DATA_DIR = Path(env_str("PUAN_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
+# The embedded database, the embedded queue and uploads live here, whatever the database.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("PUAN_DEBUG", False)
 TESTING = env_bool("PUAN_TESTING", False)
