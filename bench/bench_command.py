@@ -127,7 +127,8 @@ def prepare(label: str, env: dict[str, str]) -> dict:
         _, seconds = _run(_cli("load_demo", "--cases", "0"), env, "load_demo")
         print(f"[command] {label}: demo district loaded in {seconds:.1f} s", flush=True)
         out, seconds = _run(_cli("load_cases", "--count", str(CASES - have)), env, "load_cases")
-        print(f"[command] {label}: {out.strip().splitlines()[-1]} ({seconds:.0f} s)", flush=True)
+        summary = [line for line in out.splitlines() if line.startswith("已加载")] or out.strip().splitlines()[-1:]
+        print(f"[command] {label}: {summary[-1]} ({seconds:.0f} s)", flush=True)
         out, seconds = _run(_cli("rollup", "--rebuild"), env, "rollup --rebuild")
         for line in out.strip().splitlines():
             print(f"[command] {label}: {line}", flush=True)
