@@ -772,9 +772,26 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
     """The citizen's verdict, 1–5. Unsatisfied (1–2) within 15 days of resolution reopens
     the case at once."""
     check_move(case, actor, "rate", version)
+    return _record_rating(case, actor=actor, version=version, satisfaction=satisfaction, note=note)
+
+
+@transaction.atomic
+def case_rate_by_reporter(*, case: Case, version: int, satisfaction: int, note: str = "") -> Case:
+    """The verdict of a reporter without an account (the citizen page), who has already
+    proved the case is theirs (tracking code + the phone they gave). Same rules as
+    `case_rate`; the timeline records it as the citizen's."""
+    if version != case.version:
+        raise ConcurrentChange()
+    if case.state not in MOVES["rate"].sources:
+        raise Conflict(f"案件当前状态为“{CaseState(case.state).label}”，暂不能评价。", code="wrong_state")
+    return _record_rating(case, actor=None, version=version, satisfaction=satisfaction, note=note, by="citizen")
+
+
+def _record_rating(case: Case, *, actor, version: int, satisfaction: int, note: str, by: str = "") -> Case:
     if satisfaction not in range(1, 6):
         raise InvalidInput("满意度须为1至5。", field="satisfaction")
     now = timezone.now()
+    extra = {"by": by} if by else {}
     case = _commit_move(
         case,
         actor=actor,
@@ -783,7 +800,7 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
         now=now,
         note=note,
         changes={"satisfaction": satisfaction},
-        data={"satisfaction": satisfaction},
+        data={"satisfaction": satisfaction, **extra},
     )
     if satisfaction <= UNSATISFIED_AT_MOST and case.resolved_at and now - case.resolved_at <= REOPEN_WINDOW:
         case = _commit_move(
@@ -793,7 +810,7 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
             version=case.version,
             now=now,
             note=note or "群众评价不满意，案件重启办理。",
-            data={"because": "unsatisfied"},
+            data={"because": "unsatisfied", **extra},
             changes=_deadline_changes(case, now),
         )
     return case

@@ -15,13 +15,11 @@ from __future__ import annotations
 import hmac
 
 from django.db import transaction
-from django.utils import timezone
 
 from puan.cases import services as svc
-from puan.cases.models import Case, CaseState
+from puan.cases.models import Case
 from puan.cases.selectors import case_get_by_tracking_code
-from puan.cases.transitions import MOVES
-from puan.core.errors import Conflict, InvalidInput, NotAllowed
+from puan.core.errors import NotAllowed
 from puan.core.pii import blind_index
 
 
@@ -38,31 +36,4 @@ def case_rate_by_citizen(*, tracking_code: str, phone: str, version: int, satisf
     case = case_get_by_tracking_code(tracking_code=tracking_code.strip())
     if not citizen_owns(case, phone):
         raise NotAllowed("手机号码与反映时留下的号码不一致，不能评价。")
-    if case.state not in MOVES["rate"].sources:
-        raise Conflict(f"案件当前状态为“{CaseState(case.state).label}”，暂不能评价。", code="wrong_state")
-    if satisfaction not in range(1, 6):
-        raise InvalidInput("满意度须为1至5。", field="satisfaction")
-    now = timezone.now()
-    note = note.strip()[:500]
-    case = svc._commit_move(
-        case,
-        actor=None,
-        action="rate",
-        version=version,
-        now=now,
-        note=note,
-        changes={"satisfaction": satisfaction},
-        data={"satisfaction": satisfaction, "by": "citizen"},
-    )
-    if satisfaction <= svc.UNSATISFIED_AT_MOST and case.resolved_at and now - case.resolved_at <= svc.REOPEN_WINDOW:
-        case = svc._commit_move(
-            case,
-            actor=None,
-            action="reopen",
-            version=case.version,
-            now=now,
-            note=note or "群众评价不满意，案件重启办理。",
-            data={"because": "unsatisfied", "by": "citizen"},
-            changes=svc._deadline_changes(case, now),
-        )
-    return case
+    return svc.case_rate_by_reporter(case=case, version=version, satisfaction=satisfaction, note=note.strip()[:500])
