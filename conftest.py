@@ -13,12 +13,17 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_grid_index():
+def _fresh_process_caches():
+    """Each test's database holds different rows: no test may see another's cached copy of
+    the grid index or of the reference data."""
+    from puan.core.cache import invalidate_all
     from puan.org import geo
 
     geo.invalidate()
+    invalidate_all()
     yield
     geo.invalidate()
+    invalidate_all()
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +37,10 @@ def _reference_data_after_flush(request):
     migrations ship (risk rules, SLA policies, the holiday calendar). Put them back for
     each transactional test instead of relying on serialized rollback."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
         yield
         return
     request.getfixturevalue("transactional_db")

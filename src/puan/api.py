@@ -14,6 +14,7 @@ from puan.command.api import router as command_router
 from puan.core.auth import API_AUTH
 from puan.core.bench_api import router as bench_router
 from puan.core.errors import DomainError
+from puan.core.rendering import ApiRenderer
 from puan.gridops.api import router as gridops_router
 from puan.notifications.api import router as notifications_router
 from puan.org.api import router as org_router
@@ -30,6 +31,7 @@ api = NinjaAPI(
         "403 not allowed, 404 not visible, 409 wrong state or stale version, 422 bad input."
     ),
     auth=API_AUTH,
+    renderer=ApiRenderer(),
     urls_namespace="api",
 )
 

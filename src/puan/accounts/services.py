@@ -138,8 +138,11 @@ def token_authenticate(token: str) -> User | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
+    # Not the account's personal data (decrypted on load) nor its unit's boundary: few
+    # requests need them, and those read them when they do.
     record = (
         ApiToken.objects.select_related("user", "user__unit")
+        .defer("user__phone", "user__id_number", "user__unit__boundary")
         .filter(key_hash=_hash_token(token), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )

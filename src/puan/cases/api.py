@@ -14,7 +14,7 @@ from puan.accounts.selectors import can_see_personal_data
 from puan.accounts.services import pii_access_record
 from puan.cases import services as svc
 from puan.cases.attachments import attachment_upload
-from puan.cases.models import Attachment, Case
+from puan.cases.models import Attachment, Case, CaseEvent
 from puan.cases.schemas import (
     Action,
     ActionIn,
@@ -66,11 +66,20 @@ def case_item(case: Case) -> dict:
     }
 
 
-def case_detail(case: Case, user, *, reveal: bool = False, known_empty: Collection[str] = ()) -> dict:
+def case_detail(
+    case: Case,
+    user,
+    *,
+    reveal: bool = False,
+    known_empty: Collection[str] = (),
+    events: list[CaseEvent] | None = None,
+) -> dict:
     """The full case as the user may see it; personal data masked unless revealed (audited).
 
     `known_empty` names collections ("parties", "assists", "attachments") the caller knows
     the case has none of, such as a case intake has just opened: their queries are skipped.
+    `events`, when the caller has just written the whole timeline (with actor and actor unit
+    attached), stands in for reading it back.
     """
     if reveal and not can_see_personal_data(user):
         raise NotAllowed("当前角色无权查看完整个人信息。")
@@ -91,19 +100,7 @@ def case_detail(case: Case, user, *, reveal: bool = False, known_empty: Collecti
         )
     )
     attachments = [] if "attachments" in known_empty else list(case.attachments.order_by("pk"))
-    events = case.events.order_by("seq").values(
-        "seq",
-        "kind",
-        "from_state",
-        "to_state",
-        "actor__display_name",
-        "actor__username",
-        "actor_unit__name",
-        "tier",
-        "note",
-        "data",
-        "at",
-    )
+    timeline = _timeline_rows(events) if events is not None else _timeline_read(case)
     return {
         **case_item(case),
         "description": case.description,
@@ -149,25 +146,61 @@ def case_detail(case: Case, user, *, reveal: bool = False, known_empty: Collecti
         "allowed_actions": allowed_actions(
             case, user, assist_departments={a["department_id"] for a in assists if a["status"] == "open"}
         ),
-        "timeline": [
-            {
-                "seq": e["seq"],
-                "kind": e["kind"],
-                "from_state": e["from_state"],
-                "to_state": e["to_state"],
-                # No username: no actor (the system), or the account is gone.
-                "actor": (e["actor__display_name"] or e["actor__username"]) if e["actor__username"] else None,
-                "actor_unit": e["actor_unit__name"],
-                "tier": e["tier"],
-                "note": e["note"],
-                "data": e["data"],
-                "at": e["at"],
-            }
-            for e in events
-        ],
+        "timeline": timeline,
         "revealed": reveal,
         **_clock(case),
     }
+
+
+def _timeline_read(case: Case) -> list[dict]:
+    events = case.events.order_by("seq").values(
+        "seq",
+        "kind",
+        "from_state",
+        "to_state",
+        "actor__display_name",
+        "actor__username",
+        "actor_unit__name",
+        "tier",
+        "note",
+        "data",
+        "at",
+    )
+    return [
+        {
+            "seq": e["seq"],
+            "kind": e["kind"],
+            "from_state": e["from_state"],
+            "to_state": e["to_state"],
+            # No username: no actor (the system), or the account is gone.
+            "actor": (e["actor__display_name"] or e["actor__username"]) if e["actor__username"] else None,
+            "actor_unit": e["actor_unit__name"],
+            "tier": e["tier"],
+            "note": e["note"],
+            "data": e["data"],
+            "at": e["at"],
+        }
+        for e in events
+    ]
+
+
+def _timeline_rows(events: list[CaseEvent]) -> list[dict]:
+    """The same rows as `_timeline_read`, from events held in memory."""
+    return [
+        {
+            "seq": e.seq,
+            "kind": e.kind,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "actor": (e.actor.display_name or e.actor.username) if e.actor_id else None,
+            "actor_unit": e.actor_unit.name if e.actor_unit_id else None,
+            "tier": e.tier,
+            "note": e.note,
+            "data": e.data,
+            "at": e.at,
+        }
+        for e in sorted(events, key=lambda e: e.seq)
+    ]
 
 
 def _clock(case: Case) -> dict:
@@ -231,7 +264,7 @@ def case_create(request, payload: CaseIn):
                 known_empty.add("parties")
             if not data.evidence_ids:
                 known_empty.add("attachments")
-            detail = case_detail(result.case, request.user, known_empty=known_empty)
+            detail = case_detail(result.case, request.user, known_empty=known_empty, events=result.events)
         body = IntakeOut.model_validate(
             {"linked": result.linked, "earlier_reports": result.similar_earlier, "case": detail}
         ).model_dump(mode="json")
@@ -242,7 +275,8 @@ def case_create(request, payload: CaseIn):
         user=request.user,
         scope="case_create",
         payload=payload.model_dump(mode="json"),
-        work=lambda: svc.case_intake(actor=request.user, data=data),
+        prepare=lambda: svc.intake_prepare(actor=request.user, data=data),
+        work=svc.intake_commit,
         answer=answer,
     )
     # `answer` has validated the body against IntakeOut already; rendering it here, as

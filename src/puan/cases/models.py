@@ -75,7 +75,8 @@ class Case(models.Model):
     tracking_code = models.CharField("查询码", max_length=20, unique=True)
     kind = models.CharField("类型", max_length=16, choices=CaseKind.choices)
     channel = models.CharField("来源渠道", max_length=16, choices=Channel.choices)
-    category = models.ForeignKey("taxonomy.Category", verbose_name="事项分类", on_delete=models.PROTECT)
+    # Foreign keys whose column leads a composite index below carry no index of their own.
+    category = models.ForeignKey("taxonomy.Category", verbose_name="事项分类", on_delete=models.PROTECT, db_index=False)
     title = models.CharField("标题", max_length=200)
     description = models.TextField("描述", max_length=4000)
 
@@ -112,6 +113,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="led_cases",
+        db_index=False,
     )
     state = models.CharField("状态", max_length=16, choices=CaseState.choices, default=CaseState.REGISTERED)
     version = models.PositiveIntegerField("版本", default=1)
@@ -137,6 +139,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="reported_cases",
+        db_index=False,
     )
     reporter_name = models.CharField("反映人", max_length=50, blank=True)
     reporter_phone = EncryptedTextField("反映人电话", blank=True, default="")
@@ -196,7 +199,8 @@ class Case(models.Model):
 class CaseEvent(models.Model):
     """One line of a case's timeline: who did what, when, from which state to which."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the (case, seq) unique constraint.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField("序号")
     kind = models.CharField("动作", max_length=32)
     from_state = models.CharField(max_length=16, blank=True)

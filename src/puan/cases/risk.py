@@ -12,10 +12,10 @@ Every rule that fired is a reason shown to the user.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from puan.cases.models import RISK_RANK, Risk, RiskRule
+from puan.core.cache import TimedCopy
 
 BOOLEAN_FACTS = ("group_incident", "public_place", "vulnerable_people", "injury", "danger_to_life", "safety_hazard")
 COUNT_FACTS = ("people_involved", "property_loss", "repeat_reports", "escalations")
@@ -71,26 +71,22 @@ def clean_facts(raw: dict | None) -> dict[str, int]:
 
 # Rules change rarely and are read on every intake and escalation: each process keeps
 # them for a minute (an edit in the admin takes effect everywhere within that time).
-CACHE_SECONDS = 60.0
-_cache: tuple[float, list[RuleRow]] | None = None
-
-
-def active_rules() -> list[RuleRow]:
-    global _cache
-    now = time.monotonic()
-    if _cache is not None and now - _cache[0] < CACHE_SECONDS:
-        return _cache[1]
+def _load_rules() -> list[RuleRow]:
     rows = RiskRule.objects.filter(is_active=True).values_list(
         "code", "dimension", "fact", "threshold", "colour", "reason"
     )
-    rules = [RuleRow(*r) for r in rows]
-    _cache = (now, rules)
-    return rules
+    return [RuleRow(*r) for r in rows]
+
+
+_rules = TimedCopy(_load_rules)
+
+
+def active_rules() -> list[RuleRow]:
+    return _rules.get()
 
 
 def rules_invalidate() -> None:
-    global _cache
-    _cache = None
+    _rules.invalidate()
 
 
 def grade(facts: dict[str, int], rules: list[RuleRow]) -> Grade:

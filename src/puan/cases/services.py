@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,8 +39,10 @@ from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowe
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
+from puan.org.selectors import area_units
 from puan.sla.engine import plan_for
 from puan.taxonomy.models import Category, Lane, Tier
+from puan.taxonomy.selectors import category_by_code
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,35 @@ class IntakeResult:
     case: Case
     linked: bool  # True: the report was linked to an existing open case
     similar_earlier: int = 0  # earlier cases of the same reporter
+    # The timeline intake wrote for a new case (empty for a linked report), so the answer
+    # need not read it back.
+    events: list[CaseEvent] = field(default_factory=list)
+
+
+@dataclass
+class IntakePlan:
+    """Everything intake decides from reads alone: made before the write transaction, so
+    that the transaction (on SQLite, the database's one write lock) holds only the
+    duplicate check and the inserts."""
+
+    actor: object
+    data: IntakeInput
+    now: datetime
+    category: Category
+    grid: Unit | None
+    area_path: str
+    phone_index: str
+    id_index: str
+    earlier: int
+    facts: dict
+    colour: str
+    reasons: list[str]
+    lane: str
+    tier: int
+    owner: Unit
+    community: Unit | None
+    street: Unit | None
+    sla_fields: dict
 
 
 def _validate_intake(actor, data: IntakeInput) -> Category:
@@ -134,10 +165,8 @@ def _validate_intake(actor, data: IntakeInput) -> Category:
         raise InvalidInput("案件类型无效。", field="kind")
     if data.channel not in Channel.values:
         raise InvalidInput("来源渠道无效。", field="channel")
-    category = (
-        Category.objects.filter(code=data.category_code, is_active=True).select_related("lead_department").first()
-    )
-    if category is None:
+    category = category_by_code(data.category_code)
+    if category is None or not category.is_active:
         raise InvalidInput("事项分类不存在或已停用。", field="category")
     citizen = actor is None or actor.unit_id is None or set(actor.role_codes) <= {Role.VOLUNTEER}
     if citizen and not category.public:
@@ -187,26 +216,34 @@ def _resolve_place(actor, data: IntakeInput) -> tuple[Unit | None, str]:
     raise InvalidInput("请提供位置（经纬度）或所属社区/网格。", field="lon")
 
 
-def _find_duplicate(category: Category, lon: float | None, lat: float | None, now: datetime) -> Case | None:
+# Intake's one read inside the write transaction, on every report: written out once in SQL
+# (the ORM would rebuild the same statement for each report). It uses case_category_open.
+_DUPLICATE_SQL = (
+    f"SELECT id, lon, lat FROM {Case._meta.db_table}"
+    f" WHERE category_id = %s AND state IN ({', '.join(['%s'] * len(OPEN_STATES))})"
+    " AND created_at >= %s AND lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s"
+    " ORDER BY created_at, id"
+)
+_OPEN_STATE_VALUES = [state.value for state in OPEN_STATES]
+
+
+def _find_duplicate(category_id: int, lon: float | None, lat: float | None, now: datetime) -> int | None:
+    """The id of the earliest open case of this category reported within the duplicate
+    window and radius of the point, if any."""
     if lon is None:
         return None
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
-    candidates = (
-        Case.objects.filter(
-            category=category,
-            state__in=OPEN_STATES,
-            created_at__gte=now - duplicate_window(),
-            lon__range=(lon - dlon, lon + dlon),
-            lat__range=(lat - dlat, lat + dlat),
+    since = connection.ops.adapt_datetimefield_value(now - duplicate_window())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DUPLICATE_SQL,
+            [category_id, *_OPEN_STATE_VALUES, since, lon - dlon, lon + dlon, lat - dlat, lat + dlat],
         )
-        .only("id", "lon", "lat", "created_at")
-        .order_by("created_at")
-    )
-    for candidate in candidates:
-        if distance_m(lon, lat, candidate.lon, candidate.lat) <= radius:
-            return candidate
+        for pk, c_lon, c_lat in cursor.fetchall():
+            if distance_m(lon, lat, c_lon, c_lat) <= radius:
+                return pk
     return None
 
 
@@ -219,22 +256,12 @@ def _earlier_cases_of_reporter(phone_index: str, id_index: str, category: Catego
     return qs.filter(reporter_phone_index=phone_index).count()
 
 
-@transaction.atomic
-def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakeResult:
-    """Take a report in once: validate, locate, link duplicates, grade, route, set deadlines
-    and open the timeline. Red cases go to the district and raise a command-centre alert."""
+def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakePlan:
+    """Validate, locate, grade, route and set the deadlines of a report: reads only, so it
+    runs before the write transaction. Raises InvalidInput/NotAllowed for bad reports."""
     now = now or timezone.now()
     category = _validate_intake(actor, data)
     grid, area_path = _resolve_place(actor, data)
-
-    if not data.handled_on_spot:
-        duplicate = _find_duplicate(category, data.lon, data.lat, now)
-        if duplicate is not None:
-            linked = _link_duplicate(duplicate, actor=actor, data=data, now=now)
-            if data.evidence_ids:
-                _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
-            return IntakeResult(case=linked, linked=True)
-
     phone_index = blind_index("phone", data.reporter_phone)
     id_index = blind_index("id_number", data.reporter_id_number)
     earlier = _earlier_cases_of_reporter(phone_index, id_index, category)
@@ -244,112 +271,169 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
     graded = grade(facts, active_rules())
     if data.handled_on_spot and graded.colour != Risk.YELLOW:
         raise InvalidInput("红色、橙色事项不能现场处置，请正常上报。", field="handled_on_spot")
-
     way = route(category, graded.colour)
-    units = _units_by_path(area_path)
+    units = area_units(area_path)
     owner = unit_at_tier(area_path, way.tier, units)
-    plan = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now)
-    sla_fields = plan.case_fields()
+    sla_fields = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now).case_fields()
     if data.handled_on_spot:
         sla_fields["next_sla_at"] = None
-    community = next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None)
-    street = next((u for u in units.values() if u.level == UnitLevel.STREET), None)
+    return IntakePlan(
+        actor=actor,
+        data=data,
+        now=now,
+        category=category,
+        grid=grid,
+        area_path=area_path,
+        phone_index=phone_index,
+        id_index=id_index,
+        earlier=earlier,
+        facts=facts,
+        colour=graded.colour,
+        reasons=list(graded.reasons),
+        lane=way.lane,
+        tier=way.tier,
+        owner=owner,
+        community=next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None),
+        street=next((u for u in units.values() if u.level == UnitLevel.STREET), None),
+        sla_fields=sla_fields,
+    )
 
+
+def intake_commit(plan: IntakePlan) -> IntakeResult:
+    """The writes of intake, inside the caller's transaction: link the report to an open
+    case of the same thing nearby, or open a new case with its timeline. Red cases go to
+    the district and raise a command-centre alert."""
+    actor, data, now = plan.actor, plan.data, plan.now
+    if not data.handled_on_spot:
+        duplicate_id = _find_duplicate(plan.category.pk, data.lon, data.lat, now)
+        if duplicate_id is not None:
+            linked = _link_duplicate(duplicate_id, actor=actor, data=data, now=now)
+            if data.evidence_ids:
+                _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
+            return IntakeResult(case=linked, linked=True)
+
+    on_spot = data.handled_on_spot
     case = Case.objects.create(
         tracking_code=new_tracking_code(now),
         kind=data.kind,
         channel=data.channel,
-        category=category,
+        category=plan.category,
         title=data.title.strip()[:200],
         description=data.description.strip(),
         lon=data.lon,
         lat=data.lat,
         address=data.address.strip()[:300],
-        grid=grid,
-        community=community,
-        street=street,
-        area_path=area_path,
-        risk=graded.colour,
-        risk_reasons=list(graded.reasons),
-        risk_facts=facts,
-        lane=way.lane,
-        tier=way.tier,
-        owner_unit=owner,
-        owner_path=owner.path,
-        lead_department=category.lead_department,
-        state=CaseState.RESOLVED if data.handled_on_spot else CaseState.REGISTERED,
-        version=2 if data.handled_on_spot else 1,
-        **sla_fields,
+        grid=plan.grid,
+        community=plan.community,
+        street=plan.street,
+        area_path=plan.area_path,
+        risk=plan.colour,
+        risk_reasons=plan.reasons,
+        risk_facts=plan.facts,
+        lane=plan.lane,
+        tier=plan.tier,
+        owner_unit=plan.owner,
+        owner_path=plan.owner.path,
+        lead_department=plan.category.lead_department,
+        state=CaseState.RESOLVED if on_spot else CaseState.REGISTERED,
+        version=2 if on_spot else 1,
+        **plan.sla_fields,
         reporter=actor if actor is not None and actor.is_authenticated else None,
         reporter_name=data.reporter_name.strip()[:50],
         reporter_phone=data.reporter_phone,
-        reporter_phone_index=phone_index,
+        reporter_phone_index=plan.phone_index,
         reporter_id_number=data.reporter_id_number,
-        reporter_id_index=id_index,
-        handled_on_spot=data.handled_on_spot,
-        outcome=data.outcome.strip() if data.handled_on_spot else "",
+        reporter_id_index=plan.id_index,
+        handled_on_spot=on_spot,
+        outcome=data.outcome.strip() if on_spot else "",
         created_at=now,
-        resolved_at=now if data.handled_on_spot else None,
+        resolved_at=now if on_spot else None,
     )
-    for party in data.parties:
-        CaseParty.objects.create(
-            case=case,
-            role=party.role,
-            name=party.name.strip()[:100],
-            phone=party.phone,
-            phone_index=blind_index("phone", party.phone),
-            id_number=party.id_number,
-            id_index=blind_index("id_number", party.id_number),
+    if data.parties:
+        CaseParty.objects.bulk_create(
+            [
+                CaseParty(
+                    case=case,
+                    role=party.role,
+                    name=party.name.strip()[:100],
+                    phone=party.phone,
+                    phone_index=blind_index("phone", party.phone),
+                    id_number=party.id_number,
+                    id_index=blind_index("id_number", party.id_number),
+                )
+                for party in data.parties
+            ]
         )
-    actor_unit_id = actor.unit_id if actor is not None else None
-    _event(
-        case,
-        seq=1,
-        kind="register",
-        from_state="",
-        to_state=CaseState.REGISTERED,
-        actor=actor,
-        now=now,
-        data={
-            "risk": graded.colour,
-            "reasons": list(graded.reasons),
-            "lane": way.lane,
-            "tier": way.tier,
-            "owner_unit": owner.pk,
-            "channel": data.channel,
-            "earlier_reports": earlier,
-        },
-        actor_unit_id=actor_unit_id,
-    )
+    actor_unit = actor.unit if actor is not None and actor.unit_id is not None else None
+    events = [
+        _event(
+            case,
+            seq=1,
+            kind="register",
+            from_state="",
+            to_state=CaseState.REGISTERED,
+            actor=actor,
+            now=now,
+            data={
+                "risk": plan.colour,
+                "reasons": plan.reasons,
+                "lane": plan.lane,
+                "tier": plan.tier,
+                "owner_unit": plan.owner.pk,
+                "channel": data.channel,
+                "earlier_reports": plan.earlier,
+            },
+            actor_unit=actor_unit,
+        )
+    ]
     if data.evidence_ids:
         # Photos taken with the report (or the on-the-spot evidence) belong to the case.
         _attach_evidence(case, actor=actor, ids=data.evidence_ids)
-    if data.handled_on_spot:
-        _event(
-            case,
-            seq=2,
-            kind="resolve",
-            from_state=CaseState.REGISTERED,
-            to_state=CaseState.RESOLVED,
-            actor=actor,
-            now=now,
-            note=case.outcome,
-            data={"on_spot": True, "evidence": data.evidence_ids},
-            actor_unit_id=actor_unit_id,
+    if on_spot:
+        events.append(
+            _event(
+                case,
+                seq=2,
+                kind="resolve",
+                from_state=CaseState.REGISTERED,
+                to_state=CaseState.RESOLVED,
+                actor=actor,
+                now=now,
+                note=case.outcome,
+                data={"on_spot": True, "evidence": data.evidence_ids},
+                actor_unit=actor_unit,
+            )
         )
-    if graded.colour == Risk.RED:
+    if plan.colour == Risk.RED:
         _raise_red_alert(case, now)
-    return IntakeResult(case=case, linked=False, similar_earlier=earlier)
+    return IntakeResult(case=case, linked=False, similar_earlier=plan.earlier, events=events)
 
 
-def _units_by_path(area_path: str) -> dict[str, Unit]:
-    from puan.org.models import PATH_SEGMENT_WIDTH as W
+def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakeResult:
+    """Take a report in once: validate, locate, link duplicates, grade, route, set deadlines
+    and open the timeline (`intake_prepare` before the transaction, `intake_commit` in it)."""
+    plan = intake_prepare(actor=actor, data=data, now=now)
+    with transaction.atomic():
+        return intake_commit(plan)
 
-    paths = [area_path[: i + W] for i in range(0, len(area_path), W)]
-    return {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
 
-
-def _event(case, *, seq, kind, from_state, to_state, actor, now, note="", data=None, actor_unit_id=None, tier=None):
+def _event(
+    case,
+    *,
+    seq,
+    kind,
+    from_state,
+    to_state,
+    actor,
+    now,
+    note="",
+    data=None,
+    actor_unit_id=None,
+    actor_unit=None,
+    tier=None,
+):
+    """One timeline step. `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on
+    the event, so its name can be shown without reading it back."""
     return CaseEvent.objects.create(
         case=case,
         seq=seq,
@@ -357,7 +441,7 @@ def _event(case, *, seq, kind, from_state, to_state, actor, now, note="", data=N
         from_state=from_state,
         to_state=to_state,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_unit_id=actor_unit_id,
+        **({"actor_unit": actor_unit} if actor_unit is not None else {"actor_unit_id": actor_unit_id}),
         tier=tier or case.tier,
         note=note,
         data=data or {},
@@ -390,9 +474,9 @@ def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
         raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
 
 
-def _link_duplicate(existing: Case, *, actor, data: IntakeInput, now: datetime) -> Case:
+def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) -> Case:
     """A second report of the same thing at the same place joins the first case."""
-    case = Case.objects.select_for_update().get(pk=existing.pk)
+    case = Case.objects.select_for_update().get(pk=case_id)
     facts = dict(case.risk_facts)
     facts["repeat_reports"] = case.report_count  # reports before this one
     graded = grade(facts, active_rules())

@@ -9,7 +9,6 @@ import json
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router
-from ninja.responses import NinjaJSONEncoder
 
 from puan.cases.models import CaseState, Risk
 from puan.command import selectors as sel
@@ -29,6 +28,7 @@ from puan.command.schemas import (
     PanelQuery,
     TrendOut,
 )
+from puan.core.rendering import ApiJSONEncoder
 from puan.org.models import Unit
 
 router = Router(tags=["command"])
@@ -170,7 +170,7 @@ def hexes(request, query: Query[HexQuery]):
         f'{{"cell":"{c["cell"]}","registered":{c["registered"]},"outline":{cell_outline_json(c["index"])}}}'
         for c in data["cells"]
     )
-    text = json.dumps({**head, "resolution": data["resolution"], "max": data["max"], "cells": []}, cls=NinjaJSONEncoder)
+    text = json.dumps({**head, "resolution": data["resolution"], "max": data["max"], "cells": []}, cls=ApiJSONEncoder)
     return HttpResponse(f"{text[:-3]}[{cells}]}}", content_type="application/json; charset=utf-8")
 
 

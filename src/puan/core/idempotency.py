@@ -43,26 +43,37 @@ def run_once(
     user,
     scope: str,
     payload: dict,
-    work: Callable[[], T],
+    work: Callable[..., T],
     answer: Callable[[T], tuple[int, dict]],
+    prepare: Callable[[], object] | None = None,
 ) -> tuple[int, dict]:
     """Run `work` at most once per (user, scope, key) and return `answer(result)`: the status
-    and a JSON-ready body. A retry with the same key gets the first answer back."""
-    if not key:
-        with transaction.atomic():
-            result = work()
-        return answer(result)
-    if len(key) > MAX_KEY_LENGTH:
+    and a JSON-ready body. A retry with the same key gets the first answer back.
+
+    `prepare`, when given, runs after the replay check and before the transaction, and
+    `work` receives its result: the reads a write depends on then hold no write lock (and a
+    replayed request does not repeat them)."""
+    if key and len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"Idempotency-Key 不能超过 {MAX_KEY_LENGTH} 个字符。", field="Idempotency-Key")
     owner = user if getattr(user, "is_authenticated", False) else None
-    fingerprint = request_fingerprint(payload)
-    existing = IdempotencyKey.objects.filter(user=owner, scope=scope, key=key).first()
-    if existing is not None:
-        return _replay(existing, fingerprint)
+    if key:
+        fingerprint = request_fingerprint(payload)
+        existing = IdempotencyKey.objects.filter(user=owner, scope=scope, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+
+    def run() -> T:
+        return work() if prepare is None else work(prepared)
+
+    prepared = prepare() if prepare is not None else None
+    if not key:
+        with transaction.atomic():
+            result = run()
+        return answer(result)
     try:
         with transaction.atomic():
             # The answer is stored with the key, so here it is built before the commit.
-            status, body = answer(work())
+            status, body = answer(run())
             IdempotencyKey.objects.create(
                 key=key, user=owner, scope=scope, request_hash=fingerprint, status=status, response=body
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from puan.accounts.scope import scope_for
+from puan.core.cache import TimedCopy
 from puan.core.errors import NotVisible
 from puan.org.models import PATH_SEGMENT_WIDTH, Unit, UnitLevel
 
@@ -49,3 +50,33 @@ def unit_ids_from_path(path: str) -> list[int]:
 
 def grid_count() -> int:
     return Unit.objects.filter(level=UnitLevel.GRID, is_active=True).count()
+
+
+# --- the administrative units above the grids, for services -----------------------------
+# Read on every intake and escalation (the owner unit at a tier, the community and street of
+# a case): each process keeps the district, streets and communities for a minute.
+
+
+def _load_area_units() -> dict[str, Unit]:
+    levels = (UnitLevel.DISTRICT, UnitLevel.STREET, UnitLevel.COMMUNITY)
+    return {u.path: u for u in Unit.objects.defer("boundary").filter(level__in=levels)}
+
+
+_area_units = TimedCopy(_load_area_units)
+
+
+def area_units(area_path: str) -> dict[str, Unit]:
+    """The district, street and community above a place (by path), read from the process's
+    copy; a unit the copy does not know yet (created a moment ago) is read from the database."""
+    w = PATH_SEGMENT_WIDTH
+    paths = [area_path[:end] for end in range(w, min(len(area_path), 3 * w) + 1, w)]
+    known = _area_units.get()
+    found = {p: known[p] for p in paths if p in known}
+    missing = [p for p in paths if p not in found]
+    if missing:
+        found |= {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=missing)}
+    return found
+
+
+def area_units_invalidate() -> None:
+    _area_units.invalidate()

@@ -6,8 +6,6 @@ ends on Wednesday 15:00 and a weekend in between costs nothing."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,10 +13,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from puan.core.cache import TimedCopy
 from puan.core.errors import InvalidInput
 
 DATA_DIR = Path(__file__).parent / "data"
-CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -67,33 +65,26 @@ def _midnight_after(moment: datetime) -> datetime:
     return datetime(next_day.year, next_day.month, next_day.day, tzinfo=tz)
 
 
-_lock = threading.Lock()
-_cached: tuple[float, WorkingCalendar] | None = None
+def _load_calendar() -> WorkingCalendar:
+    from puan.sla.models import CalendarDay, DayKind
+
+    rows = list(CalendarDay.objects.values_list("date", "kind"))
+    return WorkingCalendar(
+        holidays=frozenset(d for d, k in rows if k == DayKind.HOLIDAY),
+        workdays=frozenset(d for d, k in rows if k == DayKind.WORKDAY),
+    )
+
+
+_calendar = TimedCopy(_load_calendar)
 
 
 def working_calendar() -> WorkingCalendar:
     """The calendar from the database, cached for a minute per process."""
-    global _cached
-    now = time.monotonic()
-    cached = _cached
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    from puan.sla.models import CalendarDay, DayKind
-
-    rows = list(CalendarDay.objects.values_list("date", "kind"))
-    calendar = WorkingCalendar(
-        holidays=frozenset(d for d, k in rows if k == DayKind.HOLIDAY),
-        workdays=frozenset(d for d, k in rows if k == DayKind.WORKDAY),
-    )
-    with _lock:
-        _cached = (now, calendar)
-    return calendar
+    return _calendar.get()
 
 
 def calendar_invalidate() -> None:
-    global _cached
-    with _lock:
-        _cached = None
+    _calendar.invalidate()
 
 
 def _parse_day(value: str, field: str) -> date:

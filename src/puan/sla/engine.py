@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from puan.core.cache import TimedCopy
 from puan.sla.calendar import WorkingCalendar, working_calendar
-
-CACHE_SECONDS = 60.0
 
 # Defaults from the brief: urgent — respond 30 min, resolve 24 h (on the clock); simple —
 # accept in 1 working day, resolve in 3; complex — 15 working days; difficult — 30 working
@@ -80,19 +77,10 @@ class Plan:
         }
 
 
-_lock = threading.Lock()
-_cached: tuple[float, list[Policy]] | None = None
-
-
-def active_policies() -> list[Policy]:
-    global _cached
-    now = time.monotonic()
-    cached = _cached
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
+def _load_policies() -> list[Policy]:
     from puan.sla.models import SlaPolicy
 
-    policies = [
+    return [
         Policy(
             p.pk,
             p.name,
@@ -107,15 +95,17 @@ def active_policies() -> list[Policy]:
         )
         for p in SlaPolicy.objects.filter(is_active=True).order_by("pk")
     ]
-    with _lock:
-        _cached = (now, policies)
-    return policies
+
+
+_policies = TimedCopy(_load_policies)
+
+
+def active_policies() -> list[Policy]:
+    return _policies.get()
 
 
 def policies_invalidate() -> None:
-    global _cached
-    with _lock:
-        _cached = None
+    _policies.invalidate()
 
 
 def policy_for(*, lane: str, tier: int, risk: str, kind: str, policies: list[Policy] | None = None) -> Policy:

@@ -300,3 +300,27 @@ def test_it_walks_the_loop_through_the_api(api, people):
     assert final["state"] == CaseState.CLOSED
     assert [e["kind"] for e in final["timeline"]][-3:] == ["verify", "rate", "close"]
     assert final["allowed_actions"] == ["reopen"]
+
+
+def test_it_answers_intake_with_the_case_exactly_as_reading_it_shows(api, people):
+    api.login_as(people.grid_worker)
+    created = api.post("/api/v1/cases", report(facts={"danger_to_life": True}))
+    assert created.status_code == 201, created.content
+    case = created.json()["case"]
+    assert case["risk"] == "red" and case["timeline"][0]["actor_unit"] == "深井社区第01网格"
+    # The answer was built from what intake wrote, without reading it back: it must agree.
+    shown = api.get(f"/api/v1/cases/{case['id']}").json()
+    assert case == shown
+
+
+def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):
+    from puan.taxonomy.models import Category
+
+    api.login_as(people.grid_worker)
+    headers = {"Idempotency-Key": "phone-7f3a-0002"}
+    first = api.post("/api/v1/cases", report(), headers=headers)
+    # The category is switched off meanwhile: a fresh report would be refused, the retry is not.
+    Category.objects.filter(code="G15-01").update(is_active=False)
+    again = api.post("/api/v1/cases", report(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and Case.objects.count() == 1

@@ -186,8 +186,8 @@ def test_it_creates_one_case_for_two_concurrent_intakes_with_one_idempotency_key
     people = People(world)
     token = token_issue(user=people.grid_worker)[0]
     intakes = []  # the live server runs in this process: count the intakes it really starts
-    real_intake = svc.case_intake
-    monkeypatch.setattr(svc, "case_intake", lambda **kw: intakes.append(1) or real_intake(**kw))
+    real_commit = svc.intake_commit
+    monkeypatch.setattr(svc, "intake_commit", lambda plan: intakes.append(1) or real_commit(plan))
     for i in range(ROUNDS):
         report = {
             "kind": "dispute",

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from puan.core.errors import InvalidInput
 from puan.org.models import Unit, UnitLevel, path_upper_bound, subtree_q
+from puan.org.selectors import area_units
 from puan.org.services import unit_create, unit_move, units_create_bulk
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,23 @@ def test_it_answers_unit_and_below_for_2000_grids_in_one_indexed_query(tree):
             plan = " ".join(r[0] for r in cur.fetchall())
             cur.execute("SET enable_seqscan = on")
             assert "Index" in plan
+
+
+def test_it_reads_area_units_from_a_copy_that_follows_committed_edits(tree, django_assert_num_queries):
+    path = tree.grid_a1.path
+    first = area_units(path)
+    assert [u.name for u in sorted(first.values(), key=lambda u: u.depth)] == ["黄埔区", "长洲街", "深井社区"]
+    with django_assert_num_queries(0):
+        assert area_units(path).keys() == first.keys()
+    # A community created after the copy was taken is read from the database, never missed.
+    new = unit_create(code="C9", name="新建社区", level=UnitLevel.COMMUNITY, parent=tree.street_a)
+    assert area_units(new.path)[new.path].name == "新建社区"
+
+
+def test_it_refreshes_the_area_unit_copy_when_a_unit_is_renamed(tree, django_capture_on_commit_callbacks):
+    assert area_units(tree.grid_a1.path)[tree.community_a.path].name == "深井社区"
+    with django_capture_on_commit_callbacks(execute=True):
+        community = Unit.objects.get(pk=tree.community_a.pk)
+        community.name = "深井村"
+        community.save()
+    assert area_units(tree.grid_a1.path)[tree.community_a.path].name == "深井村"

@@ -36,3 +36,20 @@ def test_it_serves_the_taxonomy(world, api):
     assert total == Category.objects.count() and 0 < public < total
     first = body[0]["categories"][0]
     assert set(first) >= {"code", "name", "default_lane", "first_tier", "lead_department", "keywords"}
+
+
+def test_it_stops_taking_reports_of_a_category_switched_off(world, django_capture_on_commit_callbacks):
+    from puan.cases.tests.helpers import People, intake
+    from puan.core.errors import InvalidInput
+    from puan.taxonomy.selectors import category_by_code
+
+    assert category_by_code("G15-01").is_active
+    with django_capture_on_commit_callbacks(execute=True):
+        category = Category.objects.get(code="G15-01")
+        category.is_active = False
+        category.save()
+    # The process's copy was refreshed when the change committed.
+    assert not category_by_code("G15-01").is_active
+    with pytest.raises(InvalidInput) as refused:
+        intake(People(world).grid_worker)
+    assert refused.value.field == "category"
