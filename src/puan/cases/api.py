@@ -114,6 +114,7 @@ def case_detail(
         "risk_facts": case.risk_facts,
         "risk_override": case.risk_override,
         "respond_due_at": case.respond_due_at,
+        "observed_at": case.observed_at,
         "report_count": case.report_count,
         "handled_on_spot": case.handled_on_spot,
         "outcome": case.outcome,
@@ -249,6 +250,7 @@ def case_create(request, payload: CaseIn):
         handled_on_spot=payload.handled_on_spot,
         outcome=payload.outcome,
         evidence_ids=payload.evidence_ids,
+        observed_at=payload.observed_at,
     )
 
     def answer(result: svc.IntakeResult) -> tuple[int, dict]:

@@ -1567,6 +1567,8 @@ def plan_batch(
     cases.add("outcome", "str", np.where(has_outcome, outcomes, "").tolist())
     cases.add("satisfaction", "int?", satisfaction)
     cases.add("created_at", "datetime", created)
+    # History is registered when it happened: no report waited in a phone's queue.
+    cases.add("observed_at", "datetime?", np.full(n, -1))
     cases.add("updated_at", "datetime", final(tl.at))
     for name in TIMESTAMP_FIELDS:
         cases.add(name, "datetime?", stamps[name])

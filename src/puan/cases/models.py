@@ -156,6 +156,9 @@ class Case(models.Model):
     satisfaction = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
 
     created_at = models.DateTimeField("登记时间", db_index=True)
+    # When the reporter saw it, when that was before registration: a report queued on a
+    # phone without network. Deadlines still run from registration.
+    observed_at = models.DateTimeField("发现时间", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)

@@ -80,6 +80,11 @@ class CaseIn(Schema):
     handled_on_spot: bool = Field(False, description="Grid worker handled it on the spot (needs outcome + evidence)")
     outcome: str = Field("", max_length=4000, description="On-the-spot outcome")
     evidence_ids: list[int] = Field(default_factory=list, max_length=20, description="Ids from POST /attachments")
+    observed_at: datetime | None = Field(
+        None,
+        description="When the reporter saw it, for a report sent later (queued on a phone without network): "
+        "at most 7 days ago; without a zone, local time. Deadlines run from registration.",
+    )
 
 
 class UnitRef(Schema):
@@ -156,6 +161,7 @@ class CaseDetail(CaseListItem):
     risk_facts: dict
     risk_override: str
     respond_due_at: datetime | None
+    observed_at: datetime | None = Field(None, description="When the reporter saw it, if before registration")
     report_count: int = Field(..., description="Reports linked into this case (duplicates included)")
     handled_on_spot: bool
     outcome: str

@@ -35,6 +35,7 @@ from puan.cases.models import (
 from puan.cases.risk import active_rules, clean_facts, grade
 from puan.cases.routing import route, unit_at_tier
 from puan.cases.transitions import MOVES, actor_relations
+from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
 from puan.org import geo
@@ -120,6 +121,8 @@ class IntakeInput:
     handled_on_spot: bool = False
     outcome: str = ""
     evidence_ids: list[int] = field(default_factory=list)
+    # When the reporter saw it, if earlier than now (a report queued offline).
+    observed_at: datetime | None = None
 
 
 @dataclass
@@ -156,6 +159,7 @@ class IntakePlan:
     community: Unit | None
     street: Unit | None
     sla_fields: dict
+    observed_at: datetime | None
 
 
 def _validate_intake(actor, data: IntakeInput) -> Category:
@@ -247,6 +251,16 @@ def _find_duplicate(category_id: int, lon: float | None, lat: float | None, now:
     return None
 
 
+def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetime | None = None) -> int | None:
+    """The open case a report of this category at this point would be joined to now (the
+    rule intake applies), if any. For the intake form's warning; intake itself decides
+    again inside its transaction."""
+    category = category_by_code(category_code)
+    if category is None:
+        return None
+    return _find_duplicate(category.pk, lon, lat, now or timezone.now())
+
+
 def _earlier_cases_of_reporter(phone_index: str, id_index: str, category: Category) -> int:
     if not phone_index and not id_index:
         return 0
@@ -261,6 +275,10 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     runs before the write transaction. Raises InvalidInput/NotAllowed for bad reports."""
     now = now or timezone.now()
     category = _validate_intake(actor, data)
+    observed_at = None
+    if data.observed_at is not None:
+        seen = device_time(data.observed_at, now=now, field="observed_at", what="发现时间")
+        observed_at = seen if seen < now else None  # "now" or a clock a little ahead: no gap to show
     grid, area_path = _resolve_place(actor, data)
     phone_index = blind_index("phone", data.reporter_phone)
     id_index = blind_index("id_number", data.reporter_id_number)
@@ -296,6 +314,7 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
         community=next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None),
         street=next((u for u in units.values() if u.level == UnitLevel.STREET), None),
         sla_fields=sla_fields,
+        observed_at=observed_at,
     )
 
 
@@ -347,6 +366,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
         handled_on_spot=on_spot,
         outcome=data.outcome.strip() if on_spot else "",
         created_at=now,
+        observed_at=plan.observed_at,
         resolved_at=now if on_spot else None,
     )
     if data.parties:
@@ -382,6 +402,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
                 "owner_unit": plan.owner.pk,
                 "channel": data.channel,
                 "earlier_reports": plan.earlier,
+                **({"observed_at": plan.observed_at.isoformat()} if plan.observed_at else {}),
             },
             actor_unit=actor_unit,
         )

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from puan.accounts.selectors import is_read_only
 from puan.cases import services as svc
 from puan.cases.models import OPEN_STATES, CaseKind, Channel
-from puan.cases.selectors import CaseFilters, case_page
+from puan.cases.selectors import CaseFilters, case_get_visible, case_page
 from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, _visible, category_groups
-from puan.core.errors import DomainError, InvalidInput, NotAllowed
+from puan.core.errors import DomainError, InvalidInput, NotAllowed, NotVisible
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel, subtree_q
 from puan.web.http import message_of, staff_required
@@ -257,12 +257,25 @@ def intake_place(request: HttpRequest) -> HttpResponse:
 @staff_required
 def intake_similar(request: HttpRequest) -> HttpResponse:
     """Open cases that may be the same matter: same category in the same grid or
-    community, or cases whose text mentions the address. Only cases the clerk may see."""
+    community, or cases whose text mentions the address. Only cases the clerk may see.
+    The one intake would join the report to (same category, within the duplicate radius
+    and window) comes first and says so."""
     g = request.GET
     category = g.get("category", "").strip()[:16]
     area = _area_of(g)
     found = {}
     open_states = [str(s) for s in OPEN_STATES]
+    merge_into = None
+    point = _point_of(g)
+    if category and point is not None:
+        target = svc.duplicate_target(category_code=category, lon=point[0], lat=point[1])
+        if target is not None:
+            try:
+                merge_into = case_get_visible(user=request.user, case_id=target)
+            except NotVisible:
+                merge_into = None  # joined all the same; the clerk just cannot open it
+            else:
+                found[merge_into.pk] = merge_into
     if category and area is not None:
         rows, _next = case_page(
             user=request.user,
@@ -277,16 +290,25 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
             user=request.user, filters=CaseFilters(state=open_states, text=address), cursor=None, limit=5
         )
         found.update({c.pk: c for c in rows})
-    return render(request, "cases/intake.html#similar", {"similar": list(found.values())[:8]})
+    return render(
+        request,
+        "cases/intake.html#similar",
+        {"similar": list(found.values())[:8], "merge_into": merge_into},
+    )
 
 
-def _area_of(params) -> int | None:
+def _point_of(params) -> tuple[float, float] | None:
     try:
         lon, lat = float(params.get("lon", "")), float(params.get("lat", ""))
     except ValueError:
-        lon = lat = None
-    if lon is not None:
-        hit = geo.locate(lon, lat)
+        return None
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else None
+
+
+def _area_of(params) -> int | None:
+    point = _point_of(params)
+    if point is not None:
+        hit = geo.locate(*point)
         if hit is not None:
             return hit.grid_id
     try:

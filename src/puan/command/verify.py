@@ -30,7 +30,7 @@ from puan.cases.models import OPEN_STATES, Case, CaseEvent, CaseState
 from puan.command import selectors as sel
 from puan.command.models import DailyRollup, DepartmentDailyRollup, HexRollup, OpenRollup, RollupState
 from puan.command.rollup import Gaps
-from puan.org.models import Unit, UnitLevel
+from puan.org.models import PATH_SEGMENT_WIDTH, Unit, UnitLevel
 
 FINISHED = {CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED, CaseState.CLOSED}
 COLOUR_KEYS = {
@@ -41,7 +41,7 @@ COLOUR_KEYS = {
     "duplicate_report": "risk",
     "override_risk": "to",
 }
-SEGMENT = 8
+SEGMENT = PATH_SEGMENT_WIDTH
 
 
 @dataclass

@@ -37,3 +37,25 @@ class BenchRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.note}"
+
+
+class RateCounter(models.Model):
+    """Requests seen in one fixed one-minute window for one bucket (an API key, a client
+    system, an address digest). Kept in the database so every worker process counts
+    against the same number; `core.ratelimit` reads and writes it."""
+
+    bucket = models.CharField(max_length=80)
+    minute = models.BigIntegerField()  # minutes since the Unix epoch: the window's number
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "限流计数"
+        verbose_name_plural = "限流计数"
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "minute"], name="ratecounter_bucket_minute"),
+            models.CheckConstraint(condition=models.Q(count__gte=0), name="ratecounter_count_valid"),
+        ]
+        indexes = [models.Index(fields=["minute"], name="ratecounter_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket}@{self.minute}={self.count}"

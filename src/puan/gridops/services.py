@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from puan.accounts.roles import Role
 from puan.accounts.selectors import require_writer
+from puan.core.device_time import device_time
 from puan.core.errors import InvalidInput, NotAllowed
 from puan.gridops.models import PatrolCheckIn
 from puan.org import geo
-
-# A check-in queued on a phone without network arrives late; older than this it is
-# no longer evidence of a patrol, and a time in the future is a wrong phone clock.
-MAX_DELAY = timedelta(days=7)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 @transaction.atomic
@@ -36,11 +32,7 @@ def patrol_check_in(
     if Role.GRID_WORKER not in actor.role_codes:
         raise NotAllowed("只有网格员可以巡查签到。")
     now = now or timezone.now()
-    checked_at = checked_at or now
-    if checked_at > now + CLOCK_SKEW:
-        raise InvalidInput("签到时间晚于当前时间，请检查手机时间。", field="checked_at")
-    if checked_at < now - MAX_DELAY:
-        raise InvalidInput("签到时间早于 7 天前，不再接收。", field="checked_at")
+    checked_at = device_time(checked_at, now=now, field="checked_at", what="签到时间") if checked_at else now
     if accuracy_m is not None and accuracy_m < 0:
         raise InvalidInput("定位精度无效。", field="accuracy_m")
     hit = geo.locate(lon, lat)

@@ -4,7 +4,6 @@ of them filed, and the per-minute counters that keep any one of them from floodi
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
 from puan.core.pii import EncryptedTextField
 
@@ -66,25 +65,3 @@ class Open311Request(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}→{self.case_id}"
-
-
-class RateCounter(models.Model):
-    """Requests seen in one fixed one-minute window for one bucket (a key or an IP digest).
-
-    Kept in the database so every worker process counts against the same number."""
-
-    bucket = models.CharField(max_length=80)
-    minute = models.BigIntegerField()  # minutes since the Unix epoch: the window's number
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = "Open311 限流计数"
-        verbose_name_plural = "Open311 限流计数"
-        constraints = [
-            models.UniqueConstraint(fields=["bucket", "minute"], name="open311_rate_bucket_minute"),
-            models.CheckConstraint(condition=Q(count__gte=0), name="open311_rate_count_valid"),
-        ]
-        indexes = [models.Index(fields=["minute"], name="open311_rate_minute")]
-
-    def __str__(self) -> str:
-        return f"{self.bucket}@{self.minute}={self.count}"

@@ -4,7 +4,6 @@ and taking a GeoReport v2 POST in through the one intake pipeline (`case_intake`
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,14 +11,14 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from puan.cases.models import Case, CaseKind, Channel
 from puan.cases.services import IntakeInput, case_intake
-from puan.core.errors import InvalidInput, NotAuthenticated, NotVisible, RateLimited
+from puan.core.errors import InvalidInput, NotAuthenticated, NotVisible
 from puan.open311.attributes import attributes_for, facts_from_answers
-from puan.open311.models import ClientSystem, Open311Request, RateCounter
+from puan.open311.models import ClientSystem, Open311Request
 from puan.open311.selectors import unit_for_address, unit_for_address_id
 from puan.taxonomy.models import Category, Lane
 
@@ -166,38 +165,6 @@ def post_limit_for(client: ClientSystem) -> int:
 
 def get_limit() -> int:
     return int(getattr(settings, "PUAN_OPEN311_GET_RATE_PER_MINUTE", 600))
-
-
-def rate_limit_hit(*, bucket: str, limit: int, now: datetime | None = None) -> int:
-    """Count one request against `bucket` in the current minute; `RateLimited` past `limit`
-    (0 = no limit). Returns the count so far in this window.
-
-    A fixed window in the database: one atomic upsert, so any number of worker processes
-    share the count. Rejected requests count too: a client hammering past its limit does
-    not get a fresh allowance by being refused."""
-    if limit <= 0:
-        return 0
-    now = now or timezone.now()
-    minute = int(now.timestamp() // 60)
-    q = connection.ops.quote_name
-    table = q(RateCounter._meta.db_table)
-    # A savepoint of its own when called inside a transaction, its own commit otherwise.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({q('bucket')}, {q('minute')}, {q('count')}) VALUES (%s, %s, 1) "
-            f"ON CONFLICT ({q('bucket')}, {q('minute')}) DO UPDATE SET {q('count')} = {table}.{q('count')} + 1 "
-            f"RETURNING {q('count')}",
-            [bucket, minute],
-        )
-        count = cursor.fetchone()[0]
-        if count == 1:
-            # First hit of a new window for this bucket: sweep windows nobody needs any more.
-            RateCounter.objects.filter(minute__lt=minute - 1).delete()
-    if count > limit:
-        error = RateLimited(f"请求过于频繁：每分钟最多 {limit} 次，请稍后再试。")
-        error.retry_after = max(1, math.ceil((minute + 1) * 60 - now.timestamp()))
-        raise error
-    return count
 
 
 # --- POST requests --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from puan.core.errors import DomainError, NotAuthenticated, NotVisible, RateLimited
+from puan.core.ratelimit import rate_limit_hit
 from puan.open311 import selectors, services
 from puan.open311.attributes import attributes_for
 from puan.open311.formats import FORMATS, Open311Error, parse_when, render, render_errors
@@ -108,16 +109,16 @@ def _authenticate(request: HttpRequest) -> ClientSystem | None:
     key = _param(request, "api_key")
     if request.method == "POST":
         client = services.client_system_authenticate(key=key)
-        services.rate_limit_hit(bucket=f"post:{client.pk}", limit=services.post_limit_for(client))
+        rate_limit_hit(bucket=f"post:{client.pk}", limit=services.post_limit_for(client))
         return client
     if key:
         client = services.client_system_authenticate(key=key)
-        services.rate_limit_hit(bucket=f"get:{client.pk}", limit=services.get_limit())
+        rate_limit_hit(bucket=f"get:{client.pk}", limit=services.get_limit())
         return client
     # Only a keyed digest of the address is stored (a plain hash of an IPv4 address is
     # reversible by trying them all), and only for the minute it is counted.
     ip_digest = hmac.new(settings.SECRET_KEY.encode(), _client_ip(request).encode(), hashlib.sha256).hexdigest()[:32]
-    services.rate_limit_hit(bucket=f"ip:{ip_digest}", limit=services.get_limit())
+    rate_limit_hit(bucket=f"ip:{ip_digest}", limit=services.get_limit())
     return None
 
 

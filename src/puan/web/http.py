@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 
 from puan.core.errors import DomainError, RateLimited
+from puan.core.ratelimit import rate_limit_hit
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -60,9 +61,6 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 def rate_limit_public(request: HttpRequest, scope: str) -> None:
     """Count one public POST against the client's address (shared by every worker process
     through the database); `RateLimited` past `PUAN_CITIZEN_RATE_PER_MINUTE`."""
-    # The counter table and its atomic upsert already serve Open311's per-IP limits.
-    from puan.open311.services import rate_limit_hit
-
     limit = int(getattr(settings, "PUAN_CITIZEN_RATE_PER_MINUTE", 10))
     digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
     rate_limit_hit(bucket=f"page:{scope}:{digest}", limit=limit)

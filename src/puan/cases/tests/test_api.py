@@ -324,3 +324,33 @@ def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):
     again = api.post("/api/v1/cases", report(), headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and Case.objects.count() == 1
+
+
+def test_it_keeps_when_a_report_queued_offline_was_seen(api, people):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    api.login_as(people.grid_worker)
+    seen = (timezone.now() - timedelta(hours=3)).replace(microsecond=0)
+    created = api.post("/api/v1/cases", report(observed_at=seen.isoformat()))
+    assert created.status_code == 201, created.content
+    case = Case.objects.get()
+    assert case.observed_at == seen and case.created_at > seen + timedelta(hours=2)
+    body = created.json()["case"]
+    assert body["timeline"][0]["data"]["observed_at"] == seen.isoformat()
+    # Deadlines run from registration, not from the moment it was seen.
+    assert case.sla_started_at == case.created_at
+    # A phone clock ahead of time, a queue too old, a time without a zone (local time).
+    ahead = api.post(
+        "/api/v1/cases", report(title="另一件", observed_at=(timezone.now() + timedelta(hours=1)).isoformat())
+    )
+    assert ahead.status_code == 422 and ahead.json()["field"] == "observed_at"
+    stale = api.post(
+        "/api/v1/cases", report(title="再一件", observed_at=(timezone.now() - timedelta(days=8)).isoformat())
+    )
+    assert stale.status_code == 422 and stale.json()["field"] == "observed_at"
+    local = (timezone.localtime() - timedelta(minutes=40)).replace(tzinfo=None, microsecond=0)
+    naive = api.post("/api/v1/cases", report(title="第三件", at=IN_GRID_B1, observed_at=local.isoformat()))
+    assert naive.status_code == 201, naive.content
+    assert Case.objects.get(title="第三件").observed_at == timezone.make_aware(local)

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from puan.cases import services as svc
 from puan.cases.models import Case, Channel
 from puan.cases.tests.helpers import People, intake
 
@@ -100,8 +101,23 @@ def test_it_suggests_open_cases_that_may_be_the_same(people):
         .content.decode()
     )
     assert existing.tracking_code in html and "可能重复" in html
+    # Within 100 m and 72 h, same category: the form says the report will be joined to it.
+    assert f'data-merge-into="{existing.pk}"' in html and "将合并" in html
     nothing = client_for(people.community).get("/intake/similar/", {"category": "G12-01"}).content.decode()
     assert existing.tracking_code not in nothing
+
+
+def test_it_warns_of_a_merge_only_where_intake_would_merge(people):
+    existing = intake(people.grid_worker, category="G10-01", title="工地夜间施工").case
+    client = client_for(people.community)
+    # The same grid but ~800 m away: a possible duplicate to check, not one intake would join.
+    far = client.get("/intake/similar/", {"category": "G10-01", "lon": "113.4095", "lat": "23.1099"}).content.decode()
+    assert existing.tracking_code in far and "data-merge-into" not in far
+    # The exact rule, as intake applies it.
+    near = svc.duplicate_target(category_code="G10-01", lon=113.4051, lat=23.1051)
+    assert near == existing.pk
+    assert svc.duplicate_target(category_code="G10-01", lon=113.4095, lat=23.1099) is None
+    assert svc.duplicate_target(category_code="G12-01", lon=113.4051, lat=23.1051) is None
 
 
 def test_it_serves_the_map_regions_to_drill_into(people):

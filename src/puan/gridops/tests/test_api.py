@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from puan.cases.tests.helpers import IN_GRID_A1, People
 from puan.gridops.models import PatrolCheckIn
@@ -15,7 +18,8 @@ def people(tree):
 
 def test_it_takes_a_check_in_once_per_idempotency_key(people, api):
     api.login_as(people.grid_worker)
-    body = {"lon": IN_GRID_A1[0], "lat": IN_GRID_A1[1], "accuracy_m": 12, "checked_at": "2026-11-28T09:00:00+08:00"}
+    an_hour_ago = timezone.localtime() - timedelta(hours=1)
+    body = {"lon": IN_GRID_A1[0], "lat": IN_GRID_A1[1], "accuracy_m": 12, "checked_at": an_hour_ago.isoformat()}
     first = api.post("/api/v1/patrols/checkins", body, headers={"Idempotency-Key": "phone-1"})
     assert first.status_code == 201, first.content
     again = api.post("/api/v1/patrols/checkins", body, headers={"Idempotency-Key": "phone-1"})
@@ -34,3 +38,15 @@ def test_it_answers_refusals_in_the_api_shape(people, api):
     api.login_as(people.grid_worker)
     response = api.post("/api/v1/patrols/checkins", {"lon": 100.0, "lat": 20.0})
     assert response.status_code == 422 and response.json()["field"] == "lon"
+
+
+def test_it_reads_a_check_in_time_without_a_zone_as_local_time(people, api):
+    api.login_as(people.grid_worker)
+    local = (timezone.localtime() - timedelta(minutes=30)).replace(tzinfo=None, microsecond=0)
+    body = {"lon": IN_GRID_A1[0], "lat": IN_GRID_A1[1], "checked_at": local.isoformat()}
+    response = api.post("/api/v1/patrols/checkins", body)
+    assert response.status_code == 201, response.content
+    assert PatrolCheckIn.objects.get().checked_at == timezone.make_aware(local)
+    late = {**body, "checked_at": (local + timedelta(hours=2)).isoformat()}
+    refused = api.post("/api/v1/patrols/checkins", late)
+    assert refused.status_code == 422 and refused.json()["field"] == "checked_at"

@@ -10,7 +10,8 @@ from django.utils import timezone
 from puan.cases import services as case_services
 from puan.cases.models import Case, Channel, Risk
 from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_B1, People
-from puan.open311.models import Open311Request, RateCounter
+from puan.core.models import RateCounter
+from puan.open311.models import Open311Request
 from puan.open311.services import client_system_create, client_system_revoke
 from puan.open311.tests.conftest import report
 

@@ -11,9 +11,11 @@ from django.utils import timezone
 from puan.cases.models import CaseKind, Channel, Risk
 from puan.cases.tests.helpers import IN_GRID_A1
 from puan.core.errors import InvalidInput, NotAuthenticated, NotVisible, RateLimited
+from puan.core.models import RateCounter
+from puan.core.ratelimit import rate_limit_hit
 from puan.open311 import services
 from puan.open311.attributes import Attribute, AttributeDef, attributes_for, facts_from_answers
-from puan.open311.models import ClientSystem, Open311Request, RateCounter
+from puan.open311.models import ClientSystem, Open311Request
 from puan.open311.selectors import unit_for_address
 from puan.org.models import UnitLevel
 from puan.org.services import unit_create
@@ -92,19 +94,19 @@ def test_it_creates_the_demo_client_idempotently_with_the_given_key():
 
 def test_it_counts_requests_in_fixed_one_minute_windows():
     now = timezone.now().replace(second=10, microsecond=0)
-    assert [services.rate_limit_hit(bucket="b", limit=3, now=now) for _ in range(3)] == [1, 2, 3]
+    assert [rate_limit_hit(bucket="b", limit=3, now=now) for _ in range(3)] == [1, 2, 3]
     with pytest.raises(RateLimited) as err:
-        services.rate_limit_hit(bucket="b", limit=3, now=now)
+        rate_limit_hit(bucket="b", limit=3, now=now)
     assert err.value.retry_after == 50
-    assert services.rate_limit_hit(bucket="other", limit=3, now=now) == 1
+    assert rate_limit_hit(bucket="other", limit=3, now=now) == 1
     # The next minute starts afresh, and windows nobody needs any more are swept away.
-    assert services.rate_limit_hit(bucket="b", limit=3, now=now + timedelta(minutes=1)) == 1
-    services.rate_limit_hit(bucket="b", limit=3, now=now + timedelta(minutes=3))
+    assert rate_limit_hit(bucket="b", limit=3, now=now + timedelta(minutes=1)) == 1
+    rate_limit_hit(bucket="b", limit=3, now=now + timedelta(minutes=3))
     assert not RateCounter.objects.filter(minute__lt=int((now + timedelta(minutes=2)).timestamp() // 60)).exists()
 
 
 def test_it_does_not_limit_when_the_limit_is_zero():
-    assert {services.rate_limit_hit(bucket="b", limit=0) for _ in range(5)} == {0}
+    assert {rate_limit_hit(bucket="b", limit=0) for _ in range(5)} == {0}
     assert not RateCounter.objects.exists()
 
 
@@ -119,7 +121,7 @@ def test_it_holds_the_limit_exactly_under_concurrent_writers():
         try:
             for _ in range(10):
                 try:
-                    services.rate_limit_hit(bucket="shared", limit=25, now=now)
+                    rate_limit_hit(bucket="shared", limit=25, now=now)
                     allowed.append(1)
                 except RateLimited:
                     refused.append(1)

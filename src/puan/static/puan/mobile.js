@@ -170,6 +170,8 @@
       reporter_phone: $("m-reporter-phone").value.trim(),
       handled_on_spot: onSpot,
       outcome: onSpot ? $("m-outcome").value.trim() : "",
+      // The moment of pressing "submit": the queue may send it hours later.
+      observed_at: new Date().toISOString(),
     };
     var photos = Array.prototype.slice.call($("m-photos").files);
     box.add({ kind: "case", label: body.title, url: data.urls.cases, body: body, photos: photos, photoField: "evidence_ids" })
