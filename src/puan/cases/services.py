@@ -852,6 +852,12 @@ def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids:
     if open_tasks:
         names = "、".join(t.department.name for t in open_tasks)
         raise Conflict(f"协办任务尚未完成：{names}。", code="assists_open")
+    now = timezone.now()
+    data = {"evidence": evidence_ids or []}
+    if case.resolve_due_at is not None and now > case.resolve_due_at:
+        # Past the deadline in force, whether or not the sweep has marked it yet: the
+        # resolution itself says so, and the on-time figures count it as late.
+        data["overdue"] = True
     case = _commit_move(
         case,
         actor=actor,
@@ -859,7 +865,8 @@ def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids:
         version=version,
         note=outcome,
         changes={"outcome": outcome.strip()},
-        data={"evidence": evidence_ids or []},
+        data=data,
+        now=now,
     )
     if evidence_ids:
         _attach_evidence(case, actor=actor, ids=evidence_ids)

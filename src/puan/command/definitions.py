@@ -54,7 +54,8 @@ COLOUR_KEYS = {
 
 class Event(NamedTuple):
     """The columns of a timeline row the figures read. `lead` is an assign event's
-    lead department, `satisfaction` a rate event's score, `by` who escalated ("sweep").
+    lead department, `satisfaction` a rate event's score, `by` who escalated ("sweep") or,
+    on a resolve event, "late" when it came after the deadline in force.
     A named tuple: the rebuild makes millions of them."""
 
     id: int
@@ -107,9 +108,14 @@ class CaseFact:
 
 
 def is_lateness_mark(event: Event) -> bool:
-    """The deadline sweep's record that a deadline passed: an `overdue` event, or its own
-    escalation of a case that ran out of time at its tier."""
-    return event.kind == "overdue" or (event.kind == "escalate" and event.by == "sweep")
+    """A record that a deadline passed: the sweep's `overdue` event or its own escalation
+    of a case that ran out of time at its tier, or a resolution made after the deadline in
+    force (`by` reads "late" for a `resolve` whose data says `overdue`)."""
+    return (
+        event.kind == "overdue"
+        or (event.kind == "escalate" and event.by == "sweep")
+        or (event.kind == "resolve" and event.by == "late")
+    )
 
 
 def hex_cell(lon: float | None, lat: float | None) -> int:
@@ -153,7 +159,7 @@ def case_fact(case_id: int, area_path: str, cell: int, events: Sequence[Event], 
         **fact,
         resolved_on=day(resolution.epoch),
         resolved_tier=resolution.tier,
-        on_time=not any(is_lateness_mark(e) for e in cycle),
+        on_time=not any(is_lateness_mark(e) for e in (*cycle, resolution)),
         department_id=lead or 0,
         satisfaction=rating or None,
     )

@@ -172,7 +172,8 @@ def _event_sql(where: str) -> str:
         f"SELECT id, case_id, seq, kind, to_state, tier, {epoch},"
         f" CASE WHEN kind = 'assign' THEN {key('lead_department')} END,"
         f" CASE WHEN kind = 'rate' THEN {key('satisfaction')} END,"
-        f" CASE WHEN kind = 'escalate' THEN {key('by')} END,"
+        f" CASE WHEN kind = 'escalate' THEN {key('by')}"
+        f" WHEN kind = 'resolve' AND {key('overdue')} IS NOT NULL THEN 'late' END,"
         f" CASE kind {colour} END"
         f" FROM {table} {where} ORDER BY case_id, seq"
     )

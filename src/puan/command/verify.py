@@ -109,7 +109,8 @@ def _walk(area_path: str, events: list[tuple]) -> _Walked:
         elif kind == "assign":
             lead = int((data or {}).get("lead_department") or 0)
         elif kind == "resolve":
-            walked.resolved_on, walked.tier, walked.on_time, walked.lead = _local_day(at), tier, not late, lead
+            on_time = not late and not (data or {}).get("overdue")
+            walked.resolved_on, walked.tier, walked.on_time, walked.lead = _local_day(at), tier, on_time, lead
             walked.rating = None
         elif kind == "rate" and walked.resolved_on is not None:
             walked.rating = int((data or {}).get("satisfaction") or 0) or None

@@ -236,3 +236,26 @@ def test_it_rebuilds_rather_than_folds_a_bulk_load(scenario, monkeypatch):
     assert report.rebuilt and rollup.rollup_state().rebuilt_at is not None
     assert report.events == 0  # the rebuild took everything; nothing was left to fold
     assert verify_kpis(period=period()).ok
+
+
+def test_it_counts_a_resolution_after_the_deadline_as_late_before_any_sweep(scenario, world):
+    rollup.rollup_fold()
+    before = sel.kpis_for(unit=world.district, period=period())
+    g = scenario.case("G")  # orange, registered at its street (云埔街)
+    street = scenario.people.other_street
+    moment = timezone.now() - timedelta(minutes=10)
+    with clock(moment):
+        for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+            g = move(case=g, actor=street, version=g.version)
+    # Its deadline passes and it is resolved a minute later, before any sweep has run.
+    type(g).objects.filter(pk=g.pk).update(resolve_due_at=moment + timedelta(minutes=1))
+    g.refresh_from_db()
+    with clock(moment + timedelta(minutes=2)):
+        g = svc.case_resolve(case=g, actor=street, version=g.version, outcome="已处置")
+    assert g.events.get(kind="resolve").data["overdue"] is True
+    assert not g.events.filter(kind__in=["overdue", "escalate"]).exists()
+    rollup.rollup_fold()
+    after = sel.kpis_for(unit=world.district, period=period())
+    assert after["handled"] == before["handled"] + 1 and after["on_time"] == before["on_time"]
+    assert CaseFact.objects.get(case_id=g.pk).on_time is False
+    assert verify_kpis(period=period(), units="all").ok
