@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from puan.core.models import TimelineEvent
 from puan.core.pii import EncryptedTextField
 from puan.taxonomy.models import Lane, Tier
 
@@ -199,24 +200,12 @@ class Case(models.Model):
         return f"{self.tracking_code} {self.title}"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(TimelineEvent):
     """One line of a case's timeline: who did what, when, from which state to which."""
 
     # Indexed by the (case, seq) unique constraint.
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
-    seq = models.PositiveIntegerField("序号")
-    kind = models.CharField("动作", max_length=32)
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT
-    )
-    actor_unit = models.ForeignKey(
-        "org.Unit", verbose_name="操作单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     tier = models.PositiveSmallIntegerField("层级")
-    note = models.TextField("说明", blank=True)
-    data = models.JSONField("数据", default=dict, blank=True)
     at = models.DateTimeField("时间", db_index=True)
 
     class Meta:

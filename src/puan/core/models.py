@@ -4,6 +4,29 @@ from django.conf import settings
 from django.db import models
 
 
+class TimelineEvent(models.Model):
+    """One line of a timeline (a case's, a supervision order's): who did what, when, from
+    which state to which. `seq` runs 1..version of its subject without gaps: the subject's
+    version moves in the same transaction as the event is written."""
+
+    seq = models.PositiveIntegerField("序号")
+    kind = models.CharField("动作", max_length=32)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_unit = models.ForeignKey(
+        "org.Unit", verbose_name="操作单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("数据", default=dict, blank=True)
+    at = models.DateTimeField("时间")
+
+    class Meta:
+        abstract = True
+
+
 class IdempotencyKey(models.Model):
     """The first answer to a request carrying an Idempotency-Key, replayed on retries."""
 

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from puan.core.models import TimelineEvent
+
 
 class OrderKind(models.TextChoices):
     VERIFICATION = "verification", "核查"
@@ -136,23 +138,10 @@ class SupervisionOrderCase(models.Model):
         return f"{self.order_id} → {self.case_id}"
 
 
-class SupervisionEvent(models.Model):
+class SupervisionEvent(TimelineEvent):
     """One line of an order's timeline; `seq` runs 1..order.version without gaps."""
 
     order = models.ForeignKey(SupervisionOrder, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField("序号")
-    kind = models.CharField("动作", max_length=32)
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT
-    )
-    actor_unit = models.ForeignKey(
-        "org.Unit", verbose_name="操作单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    note = models.TextField("说明", blank=True)
-    data = models.JSONField("数据", default=dict, blank=True)
-    at = models.DateTimeField("时间")
 
     class Meta:
         verbose_name = "督办记录"
