@@ -206,6 +206,9 @@ MEDIA_ROOT = DATA_DIR / "media"
 PUAN_DUPLICATE_RADIUS_M = env_int("PUAN_DUPLICATE_RADIUS_M", 100, minimum=0, maximum=10_000)
 PUAN_DUPLICATE_WINDOW_HOURS = env_int("PUAN_DUPLICATE_WINDOW_HOURS", 72, minimum=0, maximum=24 * 365)
 PUAN_MAX_UPLOAD_MB = env_int("PUAN_MAX_UPLOAD_MB", 10, minimum=1, maximum=200)
+# The department ranking ranks a rate only over at least this many cases (handled for the
+# on-time rate, rated for satisfaction); departments with fewer are listed, unranked.
+PUAN_RANKING_MIN_CASES = env_int("PUAN_RANKING_MIN_CASES", 5, minimum=1, maximum=10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PUAN_MAX_UPLOAD_MB * 1024 * 1024 + 1024 * 1024
 
 # --- Open311 GeoReport v2 (/open311/v2/, see docs/open311.md) -------------------------

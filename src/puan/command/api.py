@@ -251,10 +251,13 @@ def departments(request, query: Query[DepartmentQuery]):
                 Column("overdue", "当前超期", width=10),
             ],
             rows=items,
-            notes=NOTES,
+            notes=(
+                *NOTES,
+                f"按比率排序时，办结（或评价）少于 {sel.ranking_min_cases()} 件的部门不排名次（名次留空），列在最后。",
+            ),
         )
         return xlsx_response(body, _filename(head, "部门排名"), "command-departments.xlsx")
-    return {**head, "sort": str(query.sort), "items": items}
+    return {**head, "sort": str(query.sort), "min_cases": sel.ranking_min_cases(), "items": items}
 
 
 # --- trend ------------------------------------------------------------------------------------

@@ -164,7 +164,10 @@ class AlertList(Schema):
 
 
 class DepartmentRow(Schema):
-    rank: int = F(..., description="Position in the ranking")
+    rank: int | None = F(
+        ..., description="Position in the ranking; null when too few cases stand behind the rate it is ranked by"
+    )
+    ranked: bool = F(..., description="Whether enough cases stand behind its rate to rank it (see min_cases)")
     department_id: int = F(..., description="The lead department")
     department: str = F(..., description="Its name")
     handled: int = F(..., description="Latest resolutions in the period it led")
@@ -177,6 +180,7 @@ class DepartmentRow(Schema):
 
 class DepartmentList(PanelHead):
     sort: str = F(..., description="The ranking order")
+    min_cases: int = F(..., description="Cases a rate needs behind it to be ranked (handled or rated)")
     items: list[DepartmentRow] = F(..., description="Departments with any case in the period or overdue now")
 
 

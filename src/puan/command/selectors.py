@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -423,7 +424,9 @@ def departments_for(
     *, unit: Unit, period: Period, sort: str = "on_time_rate", now: datetime | None = None
 ) -> list[dict]:
     """Per lead department, for cases in the unit's area: latest resolutions in the period
-    it led (handled, on time, satisfaction) and its open cases overdue now. Ranked."""
+    it led (handled, on time, satisfaction) and its open cases overdue now. Ranked; by a
+    rate, only departments with at least `ranking_min_cases()` cases behind it get a rank
+    (one case handled on time is not a 100% department), the rest follow unranked."""
     if sort not in DEPARTMENT_SORTS:
         raise InvalidInput(f"排序无效，可选：{'、'.join(DEPARTMENT_SORTS)}。", field="sort")
     now = now or timezone.now()
@@ -469,10 +472,20 @@ def departments_for(
         value = item[field]
         return (value is None, -(value or 0), -item["handled"], item["department"])
 
-    items.sort(key=key)
-    for rank, item in enumerate(items, start=1):
-        item["rank"] = rank
+    base = {"on_time_rate": "handled", "satisfaction": "rated"}.get(sort)
+    least = ranking_min_cases()
+    items.sort(key=lambda item: (base is not None and item[base] < least, key(item)))
+    rank = 0
+    for item in items:
+        item["ranked"] = base is None or item[base] >= least
+        if item["ranked"]:
+            rank += 1
+        item["rank"] = rank if item["ranked"] else None
     return items
+
+
+def ranking_min_cases() -> int:
+    return int(getattr(settings, "PUAN_RANKING_MIN_CASES", 5))
 
 
 # --- the trend ----------------------------------------------------------------------------

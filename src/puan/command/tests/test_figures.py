@@ -88,7 +88,8 @@ def test_it_counts_a_period_by_the_latest_resolution_and_registration_days(scena
     assert k["handled_total"] == 6  # all time, whatever the period
 
 
-def test_it_ranks_the_lead_departments(scenario, world):
+def test_it_ranks_the_lead_departments(scenario, world, settings):
+    settings.PUAN_RANKING_MIN_CASES = 1  # the scenario's departments handle a few cases each
     now = timezone.now()
     rows = sel.departments_for(unit=world.district, period=period(), now=now)
     by_name = {r["department"]: r for r in rows}
@@ -222,3 +223,19 @@ def test_it_counts_open_cases_the_same_as_the_case_table(scenario, world):
     counts = Counter(open_cases.values_list("risk", flat=True))
     assert sel.open_by_colour(world.district) == {"red": counts["red"], "orange": counts["orange"], "yellow": 0}
     assert CommandAlert.objects.count() == 1
+
+
+def test_it_ranks_a_rate_only_over_enough_cases(scenario, world, settings):
+    # 区司法局 handled 3 (2 on time), 公安分局 1 (on time): at 100%, the police would lead.
+    settings.PUAN_RANKING_MIN_CASES = 2
+    rows = sel.departments_for(unit=world.district, period=period())
+    by_name = {r["department"]: r for r in rows}
+    justice, police = by_name["区司法局"], by_name["公安分局"]
+    assert (justice["rank"], justice["ranked"]) == (1, True)
+    assert (police["rank"], police["ranked"], police["on_time_rate"]) == (None, False, 1.0)
+    assert rows.index(police) > rows.index(justice)  # listed after every ranked department
+    # Counts need no minimum: by cases handled, everybody has a place.
+    by_handled = sel.departments_for(unit=world.district, period=period(), sort="handled")
+    assert all(r["ranked"] for r in by_handled) and [r["rank"] for r in by_handled] == list(
+        range(1, len(by_handled) + 1)
+    )

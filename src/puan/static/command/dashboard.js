@@ -267,7 +267,10 @@
     body.replaceChildren();
     data.items.forEach(function (d) {
       var tr = el("tr");
-      tr.appendChild(el("td", "", String(d.rank)));
+      var rank = el("td", d.ranked ? "" : "cc-muted", d.ranked ? String(d.rank) : "—");
+      // Fewer cases than the ranking needs: listed, not ranked.
+      if (!d.ranked) rank.title = "样本不足（少于 " + data.min_cases + " 件），不参与排名";
+      tr.appendChild(rank);
       tr.appendChild(el("td", "", d.department));
       tr.appendChild(el("td", "", count(d.handled)));
       tr.appendChild(el("td", "", rate(d.on_time_rate)));
