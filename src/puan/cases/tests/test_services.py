@@ -274,3 +274,18 @@ def test_it_keeps_closed_cases_immutable_except_reopen(world, people):
             attempt()
     case = svc.case_reopen(case=case, actor=people.dispatcher, version=case.version, note="群众再次来电反映")
     assert case.state == CaseState.REOPENED
+
+
+def test_it_reopens_on_an_unsatisfied_rating_only_within_15_days(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
+    case = svc.case_verify(case=case, actor=people.street, version=case.version)
+    Case.objects.filter(pk=case.pk).update(resolved_at=timezone.now() - timedelta(days=16))
+    case.refresh_from_db()
+    case = svc.case_rate(case=case, actor=people.grid_worker, version=case.version, satisfaction=1, note="没解决")
+    # Too late to reopen by rating: the verdict is kept, the case stays rated.
+    assert case.state == CaseState.RATED and case.satisfaction == 1
+    assert timeline(case)[-1] == "rate"
+    with pytest.raises(Conflict) as late:
+        svc.case_reopen(case=case, actor=people.grid_worker, version=case.version, note="还是没解决")
+    assert late.value.code == "reopen_window_passed"

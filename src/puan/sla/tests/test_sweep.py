@@ -192,3 +192,77 @@ def test_it_finishes_even_when_a_row_says_due_but_nothing_can_advance_it(people)
     Case.objects.filter(pk=case.pk).update(sla_stage=3, next_sla_at=timezone.now() - timedelta(minutes=1))
     report = sweep(now=timezone.now())
     assert (report.overdue, report.reminded_50, report.reminded_80) == (0, 0, 0)
+
+
+def test_it_starts_the_clock_at_assignment_and_restarts_it_on_escalation_and_return(people, world):
+    from puan.command.tests.scenario import clock
+    from puan.sla.engine import plan_for
+
+    def expected(case, start):
+        return plan_for(lane=case.lane, tier=case.tier, risk=case.risk, kind=case.kind, start=start)
+
+    case = intake(people.grid_worker).case
+    case = svc.case_accept(case=case, actor=people.community, version=case.version)
+    case = svc.case_triage(case=case, actor=people.community, version=case.version)
+    base = timezone.now().replace(microsecond=0)
+    for hours, move, actor, extra in (
+        (1, svc.case_assign, people.community, {}),
+        (2, svc.case_start, people.community, {}),
+        (3, svc.case_escalate, people.community, {"note": "需要街道协调"}),
+        (4, svc.case_return, people.street, {"note": "请社区继续调解"}),
+    ):
+        moment = base + timedelta(hours=hours)
+        started = case.sla_started_at
+        with clock(moment):
+            case = move(case=case, actor=actor, version=case.version, **extra)
+        if move is svc.case_start:  # starting work does not restart the clock
+            assert case.sla_started_at == started
+            continue
+        plan = expected(case, moment)
+        assert case.sla_started_at == moment, move.__name__
+        assert (case.respond_due_at, case.resolve_due_at) == (plan.respond_due_at, plan.resolve_due_at)
+        assert (case.sla_stage, case.next_sla_at) == (0, plan.mark_50_at)
+    assert case.tier == 1  # escalated to the street (tier 2) and returned
+
+
+def test_the_periodic_task_runs_the_sweep_every_minute(people):
+    from datetime import datetime
+
+    from puan.sla.tasks import sla_sweep_task
+
+    periodic = sla_sweep_task.s()  # the task as the consumer's scheduler sees it
+    assert all(periodic.validate_datetime(datetime(2026, 11, 28, 9, m)) for m in (0, 17, 59))  # every minute
+    case = in_progress(people)
+    Case.objects.filter(pk=case.pk).update(
+        sla_mark_50_at=timezone.now() - timedelta(minutes=1), next_sla_at=timezone.now() - timedelta(minutes=1)
+    )
+    sla_sweep_task.call_local()
+    case.refresh_from_db()
+    assert case.sla_stage == 1 and case.events.count() == case.version
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "huey_class"), [("", "huey.SqliteHuey"), ("redis://127.0.0.1:6379/0", "huey.RedisHuey")]
+)
+def test_it_queues_background_work_in_sqlite_or_in_redis_when_configured(redis_url, huey_class, tmp_path):
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "PUAN_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "puan.settings",
+    }
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.HUEY['huey_class'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == huey_class
+
+
+def test_make_demo_starts_the_worker_beside_the_web_server():
+    from pathlib import Path
+
+    import puan
+
+    makefile = (Path(puan.__file__).resolve().parents[2] / "Makefile").read_text()
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "run_huey" in demo and "runserver" in demo
+    assert demo.index("run_huey") < demo.index("runserver")
