@@ -44,13 +44,12 @@ def _reference_data_after_flush(request):
         yield
         return
     request.getfixturevalue("transactional_db")
-    from puan.cases.risk import risk_rules_install_defaults, rules_invalidate
+    from puan.cases.risk import risk_rules_install_defaults
     from puan.sla.calendar import calendar_load_shipped
     from puan.sla.engine import policies_install_defaults
     from puan.sla.models import CalendarDay
 
     risk_rules_install_defaults()
-    rules_invalidate()
     policies_install_defaults()
     if not CalendarDay.objects.exists():
         calendar_load_shipped()

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import transaction
 
 from puan.cases.models import Case, CaseEvent, RiskRule
-from puan.cases.risk import rules_invalidate
 from puan.core.admin_site import PuanModelAdmin
 
 
@@ -14,14 +12,6 @@ class RiskRuleAdmin(PuanModelAdmin):
     list_filter = ["dimension", "colour", "is_active"]
     list_editable = ["threshold", "colour", "is_active"]
     search_fields = ["code", "reason"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(rules_invalidate)
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        transaction.on_commit(rules_invalidate)
 
 
 class CaseEventInline(admin.TabularInline):

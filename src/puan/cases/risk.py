@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from puan.cases.models import RISK_RANK, Risk, RiskRule
 from puan.core.cache import TimedCopy
 
@@ -78,7 +80,7 @@ def _load_rules() -> list[RuleRow]:
     return [RuleRow(*r) for r in rows]
 
 
-_rules = TimedCopy(_load_rules)
+_rules = TimedCopy(_load_rules, depends_on=["cases.RiskRule"])
 
 
 def active_rules() -> list[RuleRow]:
@@ -122,4 +124,5 @@ def risk_rules_install_defaults() -> int:
         if c not in have
     ]
     RiskRule.objects.bulk_create(new)
+    transaction.on_commit(rules_invalidate)  # bulk_create sends no signals
     return len(new)

@@ -62,7 +62,7 @@ def _load_area_units() -> dict[str, Unit]:
     return {u.path: u for u in Unit.objects.defer("boundary").filter(level__in=levels)}
 
 
-_area_units = TimedCopy(_load_area_units)
+_area_units = TimedCopy(_load_area_units, depends_on=["org.Unit"])
 
 
 def area_units(area_path: str) -> dict[str, Unit]:
@@ -76,7 +76,3 @@ def area_units(area_path: str) -> dict[str, Unit]:
     if missing:
         found |= {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=missing)}
     return found
-
-
-def area_units_invalidate() -> None:
-    _area_units.invalidate()

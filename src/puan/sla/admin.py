@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import transaction
 
 from puan.core.admin_site import PuanModelAdmin
-from puan.sla.calendar import calendar_invalidate
-from puan.sla.engine import policies_invalidate
 from puan.sla.models import CalendarDay, SlaPolicy, SlaRequest
 
 
@@ -25,10 +22,6 @@ class SlaPolicyAdmin(PuanModelAdmin):
     ]
     list_filter = ["lane", "tier", "risk", "kind", "working_time", "is_active"]
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(policies_invalidate)
-
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(PuanModelAdmin):
@@ -40,11 +33,6 @@ class CalendarDayAdmin(PuanModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.year = obj.date.year
         super().save_model(request, obj, form, change)
-        transaction.on_commit(calendar_invalidate)
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        transaction.on_commit(calendar_invalidate)
 
 
 @admin.register(SlaRequest)

@@ -75,7 +75,7 @@ def _load_calendar() -> WorkingCalendar:
     )
 
 
-_calendar = TimedCopy(_load_calendar)
+_calendar = TimedCopy(_load_calendar, depends_on=["sla.CalendarDay"])
 
 
 def working_calendar() -> WorkingCalendar:

@@ -97,7 +97,7 @@ def _load_policies() -> list[Policy]:
     ]
 
 
-_policies = TimedCopy(_load_policies)
+_policies = TimedCopy(_load_policies, depends_on=["sla.SlaPolicy"])
 
 
 def active_policies() -> list[Policy]:

@@ -19,7 +19,7 @@ def _load_categories() -> dict[str, Category]:
     return {c.code: c for c in Category.objects.select_related("lead_department").defer("lead_department__boundary")}
 
 
-_categories = TimedCopy(_load_categories)
+_categories = TimedCopy(_load_categories, depends_on=["taxonomy.Category", "org.Unit"])
 
 
 def category_by_code(code: str) -> Category | None:
@@ -30,7 +30,3 @@ def category_by_code(code: str) -> Category | None:
         found = Category.objects.select_related("lead_department").defer("lead_department__boundary")
         found = found.filter(code=code).first()
     return found
-
-
-def categories_invalidate() -> None:
-    _categories.invalidate()

@@ -41,3 +41,19 @@ def test_it_reloads_after_an_invalidation_of_one_or_of_all():
     assert (first.get(), second.get()) == (2, 1)
     invalidate_all()
     assert (first.get(), second.get()) == (3, 2)
+
+
+def test_it_does_not_keep_a_load_that_an_invalidation_overtook():
+    copy = None
+    loads = []
+
+    def load():
+        loads.append(1)
+        if len(loads) == 1:
+            copy.invalidate()  # an edit commits while the first load is still reading
+        return len(loads)
+
+    copy = TimedCopy(load)
+    assert copy.get() == 1  # the caller gets what it read…
+    assert copy.get() == 2  # …but the next reader loads afresh
+    assert copy.get() == 2
