@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from puan.cases.models import Risk
 from puan.org.models import PATH_SEGMENT_WIDTH, Unit, UnitLevel
+from puan.org.selectors import area_units
 from puan.taxonomy.models import Category, Lane, Tier
 
 # The least tier a colour demands: red goes straight to the district (终诊),
@@ -30,12 +31,14 @@ def route(category: Category, risk: str) -> Route:
     return Route(lane=lane, tier=tier)
 
 
-def unit_at_tier(area_path: str, tier: int, units_by_path: dict[str, Unit] | None = None) -> Unit:
+def unit_at_tier(area_path: str, tier: int) -> Unit:
     """The unit that owns cases of this area at this tier: the community, the street or
-    the district above the place where the case happened."""
+    the district above the place where the case happened (from the process's copy of the
+    units above the grids)."""
     depth = {Tier.COMMUNITY: 3, Tier.STREET: 2, Tier.DISTRICT: 1}[Tier(tier)]
     depth = min(depth, len(area_path) // PATH_SEGMENT_WIDTH)
     path = area_path[: depth * PATH_SEGMENT_WIDTH]
-    if units_by_path is not None and path in units_by_path:
-        return units_by_path[path]
-    return Unit.objects.defer("boundary").get(path=path)
+    found = area_units(area_path).get(path)
+    if found is None:
+        raise Unit.DoesNotExist(f"no unit at {path}")
+    return found

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from puan.accounts.models import User
 from puan.accounts.roles import Role
 from puan.accounts.selectors import is_read_only
 from puan.cases.deadlines import plan_for_case
@@ -160,6 +161,7 @@ class IntakePlan:
     street: Unit | None
     sla_fields: dict
     observed_at: datetime | None
+    actor_unit: Unit | None  # for the timeline, read here rather than inside the transaction
 
 
 def _validate_intake(actor, data: IntakeInput) -> Category:
@@ -291,7 +293,7 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
         raise InvalidInput("红色、橙色事项不能现场处置，请正常上报。", field="handled_on_spot")
     way = route(category, graded.colour)
     units = area_units(area_path)
-    owner = unit_at_tier(area_path, way.tier, units)
+    owner = unit_at_tier(area_path, way.tier)
     sla_fields = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now).case_fields()
     if data.handled_on_spot:
         sla_fields["next_sla_at"] = None
@@ -315,7 +317,17 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
         street=next((u for u in units.values() if u.level == UnitLevel.STREET), None),
         sla_fields=sla_fields,
         observed_at=observed_at,
+        actor_unit=_unit_of(actor),
     )
+
+
+def _unit_of(actor) -> Unit | None:
+    """The actor's unit without its boundary: as token authentication loaded it, or read."""
+    if actor is None or actor.unit_id is None:
+        return None
+    if User.unit.is_cached(actor):
+        return actor.unit
+    return Unit.objects.defer("boundary").get(pk=actor.unit_id)
 
 
 def intake_commit(plan: IntakePlan) -> IntakeResult:
@@ -384,7 +396,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
                 for party in data.parties
             ]
         )
-    actor_unit = actor.unit if actor is not None and actor.unit_id is not None else None
+    actor_unit = plan.actor_unit
     events = [
         _event(
             case,
@@ -730,18 +742,16 @@ def case_start(*, case: Case, actor, version: int, note: str = "") -> Case:
     return _commit_move(case, actor=actor, action="start", version=version, note=note)
 
 
-def escalation_changes(
-    case: Case, now: datetime, units_by_path: dict[str, Unit] | None = None, plans: dict | None = None
-) -> dict:
+def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> dict:
     """The columns an escalation changes: one tier up (straight to the district if the
     extra escalation turns the case red), re-graded, on a fresh deadline clock. Shared by
-    the handler's move and the deadline sweep so both escalate alike. `units_by_path` and
-    `plans` let a batch reuse lookups (every case of a batch escalates at the same `now`)."""
+    the handler's move and the deadline sweep so both escalate alike. `plans` lets a batch
+    reuse deadline plans (every case of a batch escalates at the same `now`)."""
     tier = case.tier + 1
     facts, colour, reasons = _facts_with_escalation(case)
     if colour == Risk.RED:
         tier = Tier.DISTRICT
-    owner = unit_at_tier(case.area_path, tier, units_by_path)
+    owner = unit_at_tier(case.area_path, tier)
     key = (case.lane, tier, colour, case.kind)
     if plans is None or key not in plans:
         deadline = _deadline_changes(case, now, tier=tier, risk=colour)

@@ -226,7 +226,6 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
     from puan.cases.models import CommandAlert, Risk
     from puan.cases.services import escalation_changes
     from puan.cases.transitions import MOVES
-    from puan.org.models import PATH_SEGMENT_WIDTH, Unit
 
     sources = MOVES["escalate"].sources
     below = {r[0]: r for r in rows if r[2] < 3 and r[3] in sources}
@@ -248,17 +247,14 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
             "title",
         )
     )
-    # Every owner an escalation can land on, in one query; one plan per lane/tier/colour/kind.
-    w = PATH_SEGMENT_WIDTH
-    paths = {c.area_path[: d * w] for c in cases for d in (1, 2, 3)}
-    units = {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
+    # Owners come from the process's copy of the units; one plan per lane/tier/colour/kind.
     plans: dict = {}
     events, alerts = [], []
     fields: set[str] = {"state", "escalated_at", "version", "updated_at"}
     for case in cases:
         _, version, _, state, _ = below[case.pk]
         was_red = case.risk == Risk.RED
-        changes = escalation_changes(case, now, units, plans)
+        changes = escalation_changes(case, now, plans)
         for name, value in changes.items():
             setattr(case, name, value)
         fields.update(changes)

@@ -110,7 +110,6 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
     timelines = _timelines(cases)
     assert sum(len(t) for t in timelines.values()) == report.events == CaseEvent.objects.count()
     units = {u.pk: u for u in Unit.objects.defer("boundary")}
-    by_path = {u.path: u for u in units.values()}
     rules = active_rules()
     alerts = Counter(CommandAlert.objects.values_list("case_id", flat=True))
     end = END.timestamp()
@@ -147,7 +146,7 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
         register = events[0].data
         way = route(case.category, register["risk"])
         assert (register["lane"], register["tier"]) == (way.lane, way.tier)
-        assert register["owner_unit"] == unit_at_tier(case.area_path, way.tier, by_path).pk
+        assert register["owner_unit"] == unit_at_tier(case.area_path, way.tier).pk
         assert register["channel"] == case.channel
         if case.risk == Risk.RED:
             assert alerts[case.pk] == 1
