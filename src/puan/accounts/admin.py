@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from puan.accounts.models import ApiToken, PiiAccess, RoleGrant, User
-from puan.core.admin_site import PuanModelAdmin, PuanTabularInline
+from puan.core.admin_site import PuanModelAdmin, PuanReadOnlyAdmin, PuanTabularInline
 from puan.core.pii import mask_id_number, mask_phone
 
 
@@ -60,16 +60,7 @@ class ApiTokenAdmin(PuanModelAdmin):
 
 
 @admin.register(PiiAccess)
-class PiiAccessAdmin(PuanModelAdmin):
+class PiiAccessAdmin(PuanReadOnlyAdmin):
     list_display = ["at", "user", "subject_type", "subject_id", "fields", "purpose"]
     list_filter = ["subject_type"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from puan.cases.models import Case, CaseEvent, RiskRule
-from puan.core.admin_site import PuanModelAdmin
+from puan.core.admin_site import PuanModelAdmin, PuanReadOnlyAdmin, PuanReadOnlyInline
 
 
 @admin.register(RiskRule)
@@ -14,22 +14,14 @@ class RiskRuleAdmin(PuanModelAdmin):
     search_fields = ["code", "reason"]
 
 
-class CaseEventInline(admin.TabularInline):
+class CaseEventInline(PuanReadOnlyInline):
     model = CaseEvent
-    extra = 0
-    can_delete = False
     fields = ["seq", "kind", "from_state", "to_state", "actor", "tier", "note", "at"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Case)
-class CaseAdmin(PuanModelAdmin):
+class CaseAdmin(PuanReadOnlyAdmin):
     """Read-only: cases change only through their moves, so every change is on the timeline."""
 
     list_display = ["tracking_code", "title", "kind", "state", "risk", "tier", "owner_unit", "created_at"]
@@ -40,12 +32,3 @@ class CaseAdmin(PuanModelAdmin):
     inlines = [CaseEventInline]
     exclude = ["reporter_phone", "reporter_id_number"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

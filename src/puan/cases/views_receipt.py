@@ -8,42 +8,26 @@ from io import BytesIO
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from reportlab.platypus.flowables import HRFlowable
 
 from puan.cases.models import Case
+from puan.core.pdf import cjk_font, pdf_escape
 from puan.web.http import staff_required
-
-FONT = "STSong-Light"
-_registered = False
-
-
-def _font() -> str:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
-    return FONT
 
 
 def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y年%m月%d日 %H:%M") if value else "—"
 
 
-def _esc(text: str) -> str:
-    """Paragraphs take a little markup; a citizen's words must not be read as tags."""
-    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
-    font = _font()
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus.flowables import HRFlowable
+
+    font = cjk_font()
     # CJK line breaking: Chinese text has no spaces to break at.
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
     small = ParagraphStyle("small", parent=body, fontSize=9, leading=13, textColor=colors.HexColor("#52606d"))
@@ -62,12 +46,15 @@ def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
     )
     rows = [
         ("查询码", Paragraph(case.tracking_code, code)),
-        ("反映事项", Paragraph(_esc(case.title), body)),
-        ("事项分类", Paragraph(_esc(f"{case.category.group.name} / {case.category.name}"), body)),
+        ("反映事项", Paragraph(pdf_escape(case.title), body)),
+        ("事项分类", Paragraph(pdf_escape(f"{case.category.group.name} / {case.category.name}"), body)),
         ("受理渠道", Paragraph(case.get_channel_display(), body)),
         ("登记时间", Paragraph(_when(case.created_at), body)),
-        ("事发地点", Paragraph(_esc(" ".join(p for p in (case.address, place and f"（{place}）") if p) or "—"), body)),
-        ("责任单位", Paragraph(_esc(case.owner_unit.name), body)),
+        (
+            "事发地点",
+            Paragraph(pdf_escape(" ".join(p for p in (case.address, place and f"（{place}）") if p) or "—"), body),
+        ),
+        ("责任单位", Paragraph(pdf_escape(case.owner_unit.name), body)),
         ("办结时限", Paragraph(_when(case.resolve_due_at), body)),
     ]
     table = Table([[Paragraph(k, body), v] for k, v in rows], colWidths=[30 * mm, 140 * mm], hAlign="LEFT")
@@ -86,13 +73,13 @@ def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
         next_steps = "本事项已由网格员现场处置完毕，将由上级核查后请您评价。"
     else:
         next_steps = (
-            f"本事项已登记，由{_esc(case.owner_unit.name)}按“{case.get_lane_display()}”"
+            f"本事项已登记，由{pdf_escape(case.owner_unit.name)}按“{case.get_lane_display()}”"
             f"（{case.get_tier_display()}）办理，"
             f"将于 {_when(case.respond_due_at)} 前受理响应，于 {_when(case.resolve_due_at)} 前办结。"
             "办理中如需补充情况，工作人员将与您联系；同一事项请勿重复反映，重复反映将合并办理。"
         )
     follow = (
-        f"请访问 {_esc(follow_url)} ，选择“查询进度”，输入查询码 {case.tracking_code} 查看办理进度。"
+        f"请访问 {pdf_escape(follow_url)} ，选择“查询进度”，输入查询码 {case.tracking_code} 查看办理进度。"
         "办结并经核查后，您可凭查询码和反映时留下的手机号码在线评价办理结果；不满意的，案件将重新办理。"
     )
     story = [
@@ -111,7 +98,7 @@ def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
         HRFlowable(width="100%", color=colors.HexColor("#d9e2ec")),
         Paragraph(
             f"打印时间：{_when(timezone.now())}"
-            + (f"　受理人：{_esc(clerk)}" if clerk else "")
+            + (f"　受理人：{pdf_escape(clerk)}" if clerk else "")
             + "　本回执由系统生成，请妥善保管查询码。",
             small,
         ),

@@ -61,3 +61,30 @@ class PuanTabularInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return is_administrator(request.user)
+
+
+class PuanReadOnlyAdmin(PuanModelAdmin):
+    """Rows the system writes (cases and their timelines, orders, audit trails, what
+    clients sent): administrators look them up, never add, edit or delete them here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PuanReadOnlyInline(PuanTabularInline):
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

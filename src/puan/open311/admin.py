@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from puan.core.admin_site import PuanModelAdmin
+from puan.core.admin_site import PuanModelAdmin, PuanReadOnlyAdmin
 from puan.open311 import services
 from puan.open311.models import ClientSystem, Open311Request
 
@@ -50,7 +50,7 @@ class ClientSystemAdmin(PuanModelAdmin):
 
 
 @admin.register(Open311Request)
-class Open311RequestAdmin(PuanModelAdmin):
+class Open311RequestAdmin(PuanReadOnlyAdmin):
     """Which client filed which report: read-only, and without the reporter's e-mail."""
 
     list_display = ["created_at", "client", "case", "service_code", "linked"]
@@ -59,12 +59,3 @@ class Open311RequestAdmin(PuanModelAdmin):
     fields = ["created_at", "client", "case", "service_code", "linked", "token", "attributes", "media_url"]
     readonly_fields = fields
     raw_id_fields = ["case"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

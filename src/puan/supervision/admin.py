@@ -5,24 +5,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from puan.core.admin_site import PuanModelAdmin, PuanTabularInline
+from puan.core.admin_site import PuanReadOnlyAdmin, PuanReadOnlyInline
 from puan.supervision.models import SupervisionEvent, SupervisionOrder, SupervisionOrderCase
 
 
-class ReadOnlyInline(PuanTabularInline):
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class OrderCaseInline(ReadOnlyInline):
+class OrderCaseInline(PuanReadOnlyInline):
     model = SupervisionOrderCase
     fields = ["case"]
     readonly_fields = ["case"]
@@ -30,7 +17,7 @@ class OrderCaseInline(ReadOnlyInline):
     verbose_name_plural = "涉及案件"
 
 
-class EventInline(ReadOnlyInline):
+class EventInline(PuanReadOnlyInline):
     model = SupervisionEvent
     fields = ["seq", "kind", "from_state", "to_state", "actor", "actor_unit", "note", "at"]
     readonly_fields = fields
@@ -38,7 +25,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(SupervisionOrder)
-class SupervisionOrderAdmin(PuanModelAdmin):
+class SupervisionOrderAdmin(PuanReadOnlyAdmin):
     list_display = ["code", "kind", "title", "unit", "state", "deadline", "issued_at", "escalated_at", "responded_at"]
     list_filter = ["kind", "state", "response_required"]
     search_fields = ["code", "title", "unit__name"]
@@ -48,12 +35,3 @@ class SupervisionOrderAdmin(PuanModelAdmin):
     ordering = ["-issued_at", "-pk"]
     inlines = [OrderCaseInline, EventInline]
     readonly_fields = [f.name for f in SupervisionOrder._meta.concrete_fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -41,10 +41,10 @@ from django.utils import timezone
 
 from puan.cases.models import OPEN_STATES, Case, CaseState
 from puan.core.errors import InvalidInput
+from puan.core.pdf import CJK_FONT, cjk_font, pdf_escape
 from puan.org.models import LEVEL_DEPTH, Unit, UnitLevel, subtree_q
 from puan.supervision.models import OrderKind, OrderState, SupervisionOrder
 
-FONT = "STSong-Light"
 # A printed bulletin lists the longest-overdue cases; the workbook always has them all.
 PDF_OVERDUE_ROWS = 300
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -390,14 +390,6 @@ ORDER_HEADERS = ["文号", "类型", "受文单位", "标题", "下发时间", "
 # --- PDF ------------------------------------------------------------------------------
 
 
-def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def bulletin_pdf(data: BulletinData) -> bytes:
     """A4 portrait, ReportLab's built-in Adobe CJK font (no font files to ship), tables,
     "第 x 页 / 共 y 页" on every page."""
@@ -409,8 +401,8 @@ def bulletin_pdf(data: BulletinData) -> bytes:
     from reportlab.pdfgen import canvas as rl_canvas
     from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    _register_font()
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
+    cjk_font()
+    base = ParagraphStyle("base", fontName=CJK_FONT, fontSize=9, leading=12, wordWrap="CJK")
     styles = {
         "title": ParagraphStyle("title", parent=base, fontSize=18, leading=24, alignment=TA_CENTER, spaceAfter=4),
         "sub": ParagraphStyle("sub", parent=base, fontSize=10, leading=14, alignment=TA_CENTER, textColor="#555555"),
@@ -423,7 +415,7 @@ def bulletin_pdf(data: BulletinData) -> bytes:
 
     def table(headers: list[str], rows: list[list[str]], widths: list[float]) -> Table:
         body = [[Paragraph(h, styles["head"]) for h in headers]]
-        body += [[Paragraph(_escape(c), styles["cell"]) for c in row] for row in rows]
+        body += [[Paragraph(pdf_escape(c), styles["cell"]) for c in row] for row in rows]
         t = LongTable(body, colWidths=[w * mm for w in widths], repeatRows=1)
         t.setStyle(
             TableStyle(
@@ -440,9 +432,9 @@ def bulletin_pdf(data: BulletinData) -> bytes:
         return t
 
     story: list = [
-        Paragraph(_escape(data.title), styles["title"]),
+        Paragraph(pdf_escape(data.title), styles["title"]),
         Paragraph(
-            _escape(
+            pdf_escape(
                 f"统计期间：{local_text(data.start, '%Y-%m-%d')} 至 {local_text(data.end - DAY, '%Y-%m-%d')}"
                 f"　　生成时间：{local_text(data.generated_at)}"
             ),
@@ -504,7 +496,7 @@ def bulletin_pdf(data: BulletinData) -> bytes:
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
-                self.setFont(FONT, 8)
+                self.setFont(CJK_FONT, 8)
                 self.setFillColor(colors.HexColor("#555555"))
                 self.drawCentredString(A4[0] / 2, 10 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
                 self.drawString(18 * mm, A4[1] - 10 * mm, data.title)
@@ -525,11 +517,6 @@ def bulletin_pdf(data: BulletinData) -> bytes:
     )
     doc.build(story, canvasmaker=NumberedCanvas)
     return buffer.getvalue()
-
-
-def _escape(text: str) -> str:
-    # Paragraph text is a small markup language: user text must not be read as tags.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _child_cells(name: str, f: Figures) -> list[str]:
