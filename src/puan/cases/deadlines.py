@@ -16,9 +16,3 @@ def plan_for_case(case, start: datetime, **overrides) -> Plan:
         kind=overrides.get("kind", case.kind),
         start=start,
     )
-
-
-def deadlines_for(lane: str, start: datetime, *, tier: int = 1, risk: str = "yellow", kind: str = "event"):
-    """(respond_due_at, resolve_due_at) for a case of this lane, tier, colour and kind."""
-    plan = plan_for(lane=lane, tier=tier, risk=risk, kind=kind, start=start)
-    return plan.respond_due_at, plan.resolve_due_at

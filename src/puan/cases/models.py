@@ -60,6 +60,8 @@ OPEN_STATES = (
     CaseState.RETURNED,
     CaseState.REOPENED,
 )
+# Dealt with: resolved (办结) and every state after it.
+DONE_STATES = (CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED, CaseState.CLOSED)
 FINAL_STATES = (CaseState.REJECTED, CaseState.CLOSED)
 
 

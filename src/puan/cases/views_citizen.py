@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from puan.cases import services as svc
-from puan.cases.models import Case, CaseKind, CaseState, Channel
+from puan.cases.models import DONE_STATES, Case, CaseKind, CaseState, Channel
 from puan.cases.selectors import case_get_by_tracking_code
 from puan.cases.views import category_groups
 from puan.cases.views_intake import communities
@@ -48,7 +48,6 @@ PUBLIC_STEPS = {
     "reopen": "重新办理",
     "close": "已归档",
 }
-OUTCOME_STATES = {CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED, CaseState.CLOSED}
 
 
 class AppealForm(PageForm):
@@ -159,7 +158,7 @@ def public_view(case: Case) -> dict:
         "state_code": case.state,
         "created_at": case.created_at,
         "steps": steps,
-        "outcome": case.outcome if case.state in OUTCOME_STATES else "",
+        "outcome": case.outcome if case.state in DONE_STATES else "",
         "satisfaction": case.satisfaction,
         "can_rate": case.state == CaseState.VERIFIED,
         "version": case.version,

@@ -16,13 +16,12 @@ from typing import NamedTuple
 import h3
 from django.utils import timezone
 
-from puan.cases.models import CaseState
+from puan.cases.models import DONE_STATES, CaseState
 from puan.command.models import FactStatus
 from puan.org.models import PATH_SEGMENT_WIDTH
 
-# A case in one of these states has been dealt with (办结 and after); `rejected` (不予受理)
-# is final but was never taken on; every other state is open.
-DONE_STATES = frozenset({CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED, CaseState.CLOSED})
+# A case in DONE_STATES has been dealt with (办结 and after); `rejected` (不予受理) is final
+# but was never taken on; every other state is open.
 HEX_RESOLUTION = 8
 # Levels with hex roll-ups (district, street); below that the heat map is counted live.
 HEX_LEVELS = (1, 2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -32,12 +32,12 @@ from puan.command.models import (
     RollupState,
 )
 from puan.core.errors import InvalidInput, NotAllowed, NotVisible
-from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, Unit, UnitLevel, path_upper_bound, subtree_q
+from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, Unit, UnitLevel, subtree_q
+from puan.org.selectors import unit_ancestors
 
 AREA_LEVELS = tuple(LEVEL_DEPTH)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 10
-LEVEL_NAMES = {1: "区", 2: "街镇", 3: "社区/村", 4: "网格"}
 
 
 # --- scope and period ---------------------------------------------------------------------
@@ -60,9 +60,7 @@ def command_unit_for(*, user, unit_id: int | None = None) -> Unit:
 def unit_breadcrumb(*, user, unit: Unit) -> list[Unit]:
     """The unit's ancestors the user may see, top first, ending with the unit itself."""
     scope = scope_for(user)
-    paths = [p for p in unit.ancestor_paths() if scope.covers_path(p)]
-    by_path = {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
-    return [by_path[p] for p in paths if p in by_path]
+    return [u for u in unit_ancestors(unit) if scope.covers_path(u.path)]
 
 
 @dataclass(frozen=True)
@@ -75,13 +73,6 @@ class Period:
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        tz = timezone.get_current_timezone()
-        return (
-            timezone.make_aware(datetime.combine(self.first, time.min), tz),
-            timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min), tz),
-        )
 
 
 def period_from(first: date | None, last: date | None, *, days: int = DEFAULT_DAYS) -> Period:
@@ -133,9 +124,9 @@ def _by_child(unit: Unit, now: datetime, *, overdue: bool) -> dict[str, dict[str
     """Open and red-open counts per child unit path (as of the fold), and overdue now."""
     level = level_of(unit) + 1
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for path, red, orange, yellow in OpenRollup.objects.filter(
-        level=level, path__gte=unit.path, path__lt=path_upper_bound(unit.path)
-    ).values_list("path", *OPEN_FIELDS):
+    for path, red, orange, yellow in OpenRollup.objects.filter(subtree_q(unit.path), level=level).values_list(
+        "path", *OPEN_FIELDS
+    ):
         out[path] |= {"open": red + orange + yellow, "red": red}
     if overdue:
         cut = len(unit.path) + PATH_SEGMENT_WIDTH
@@ -218,12 +209,7 @@ RATE_METRICS = {"completion_rate", "on_time_rate", "tier_within_street_rate", "s
 def _child_sums(unit: Unit, period: Period) -> dict[str, dict[str, int]]:
     level = level_of(unit) + 1
     rows = (
-        DailyRollup.objects.filter(
-            level=level,
-            path__gte=unit.path,
-            path__lt=path_upper_bound(unit.path),
-            day__range=(period.first, period.last),
-        )
+        DailyRollup.objects.filter(subtree_q(unit.path), level=level, day__range=(period.first, period.last))
         .values("path")
         .annotate(**{f: Sum(f) for f in DAILY_FIELDS})
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from puan.gridops.models import PatrolCheckIn
@@ -19,7 +18,3 @@ def patrol_count_since(*, user, since: datetime | None = None) -> int:
     """How many times the worker checked in since `since` (default: local midnight)."""
     since = since or timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return PatrolCheckIn.objects.filter(user=user, checked_at__gte=since).count()
-
-
-def patrol_list_for_grid(*, grid_id: int) -> QuerySet[PatrolCheckIn]:
-    return PatrolCheckIn.objects.filter(grid_id=grid_id)

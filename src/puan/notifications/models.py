@@ -25,6 +25,9 @@ KIND_LABELS: dict[str, str] = {
     "supervision_issued": "督办下发",
     "supervision_overdue": "督办超期",
     "supervision_escalated": "督办升级",
+    "supervision_responded": "督办已反馈",
+    "supervision_returned": "督办反馈被退回",
+    "supervision_closed": "督办已办结",
 }
 
 

@@ -1,5 +1,5 @@
-"""Open311 GeoReport v2: the outside systems allowed to file reports, which report each
-of them filed, and the per-minute counters that keep any one of them from flooding intake."""
+"""Open311 GeoReport v2: the outside systems allowed to file reports and which report each
+of them filed. (Their per-minute limits are counted by `core.ratelimit`.)"""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from django.db.models import DateTimeField, Exists, F, OuterRef, Prefetch, Q, Qu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from puan.cases.models import Case, CaseEvent, CaseState
+from puan.cases.models import DONE_STATES, Case, CaseEvent, CaseState
 from puan.core.errors import InvalidInput, NotVisible
 from puan.open311.attributes import Attribute, attributes_for
 from puan.open311.formats import w3
@@ -36,8 +36,7 @@ from puan.taxonomy.models import Category, Lane
 # Open311 knows two statuses. "closed" means the district's handling is finished: resolved
 # (办结) and everything after it, or not accepted at all (不予受理). Any other state, including
 # a case reopened after an unsatisfied rating, is "open".
-RESOLVED_STATES = (CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED, CaseState.CLOSED)
-CLOSED_STATES = (*RESOLVED_STATES, CaseState.REJECTED)
+CLOSED_STATES = (*DONE_STATES, CaseState.REJECTED)
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
@@ -144,7 +143,7 @@ def _updated_expression() -> SqlCase:
     """updated_datetime: for a closed request the spec wants the moment it was closed."""
     return SqlCase(
         When(state=CaseState.REJECTED, then=Coalesce("rejected_at", "updated_at")),
-        When(state__in=RESOLVED_STATES, then=Coalesce("resolved_at", "updated_at")),
+        When(state__in=DONE_STATES, then=Coalesce("resolved_at", "updated_at")),
         default=F("updated_at"),
         output_field=DateTimeField(),
     )
@@ -254,7 +253,7 @@ def open311_status(state: str) -> str:
 def _status_note(case: Case) -> str:
     """The public note on the current state: the outcome once resolved, the reason when
     rejected or reopened. Internal notes (comments, escalation instructions) never."""
-    if case.state in RESOLVED_STATES:
+    if case.state in DONE_STATES:
         return case.outcome
     wanted = {CaseState.REJECTED: "reject", CaseState.REOPENED: "reopen"}.get(case.state)
     notes = [e.note for e in case.public_events if e.kind == wanted and e.note.strip()]

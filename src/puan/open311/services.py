@@ -1,5 +1,5 @@
-"""Every write of the Open311 app: client systems and their keys, the per-minute counters,
-and taking a GeoReport v2 POST in through the one intake pipeline (`case_intake`)."""
+"""Every write of the Open311 app: client systems and their keys, and taking a GeoReport v2
+POST in through the one intake pipeline (`case_intake`)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from puan.cases.models import Case, CaseKind, Channel
 from puan.cases.services import IntakeInput, case_intake
-from puan.core.errors import InvalidInput, NotAuthenticated, NotVisible
-from puan.open311.attributes import attributes_for, facts_from_answers
+from puan.core.errors import InvalidInput, NotAuthenticated
+from puan.open311.attributes import facts_from_answers
 from puan.open311.models import ClientSystem, Open311Request
-from puan.open311.selectors import unit_for_address, unit_for_address_id
+from puan.open311.selectors import service_get, unit_for_address, unit_for_address_id
 from puan.taxonomy.models import Category, Lane
 
 DEMO_CLIENT_NAME = "12345 市民服务热线平台"
@@ -274,11 +274,9 @@ def request_submit(*, client: ClientSystem, data: SubmitInput, now: datetime | N
     code = data.service_code.strip()
     if not code:
         raise InvalidInput("缺少 service_code。", field="service_code")
-    category = Category.objects.select_related("group").filter(code=code, public=True, is_active=True).first()
-    if category is None:
-        raise NotVisible(f"service_code {code!r} 不存在。", field="service_code")
+    category, attributes = service_get(code=code)
     _check_optional_fields(data)
-    facts, answers = facts_from_answers(attributes_for(category), data.attributes)
+    facts, answers = facts_from_answers(attributes, data.attributes)
     place = _place(data)
     kind = GROUP_KIND.get(category.group.code, CaseKind.APPEAL)
     if category.default_lane == Lane.URGENT and category.group.code in EMERGENCY_GROUPS:

@@ -37,9 +37,9 @@ def unit_get_visible(*, user, unit_id: int) -> Unit:
 
 
 def unit_ancestors(unit: Unit) -> list[Unit]:
-    """The unit's chain from the district down to itself, in one query."""
+    """The unit's chain from the district down to itself, in one query (without outlines)."""
     paths = unit.ancestor_paths()
-    by_path = {u.path: u for u in Unit.objects.filter(path__in=paths)}
+    by_path = {u.path: u for u in Unit.objects.defer("boundary").filter(path__in=paths)}
     return [by_path[p] for p in paths if p in by_path]
 
 

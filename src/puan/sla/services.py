@@ -13,8 +13,9 @@ from puan.cases.models import OPEN_STATES, Case
 from puan.cases.services import _commit_move, check_move
 from puan.core.errors import Conflict, InvalidInput
 from puan.sla.calendar import working_calendar
-from puan.sla.engine import add_time, plan_for, policy_for, remaining_minutes
+from puan.sla.engine import add_time, policy_for, remaining_minutes
 from puan.sla.models import RequestKind, RequestState, SlaRequest
+from puan.sla.sweep import NEXT_LOOK, STAGE_80
 
 
 def _policy(case: Case):
@@ -101,8 +102,8 @@ def _extended_fields(case: Case, minutes: int) -> dict:
     mark_80 = add_time(calendar, case.sla_started_at, abs(total) * 0.8, working)
     fields["sla_mark_80_at"] = mark_80
     if case.suspended_at is None:
-        fields["next_sla_at"] = max(mark_80, timezone.now()) if case.sla_stage < 2 else due
-        fields["sla_stage"] = min(case.sla_stage, 2)
+        fields["next_sla_at"] = max(mark_80, timezone.now()) if case.sla_stage < STAGE_80 else due
+        fields["sla_stage"] = min(case.sla_stage, STAGE_80)
     return fields
 
 
@@ -127,8 +128,8 @@ def case_resume(*, case: Case, actor, version: int, note: str = "") -> Case:
         "sla_mark_50_at": shift(case.sla_mark_50_at),
         "sla_mark_80_at": shift(case.sla_mark_80_at),
     }
-    stage_next = {0: changes["sla_mark_50_at"], 1: changes["sla_mark_80_at"], 2: changes["resolve_due_at"]}
-    changes["next_sla_at"] = stage_next.get(case.sla_stage) if case.state in OPEN_STATES else None
+    look = NEXT_LOOK.get(case.sla_stage)
+    changes["next_sla_at"] = changes[look] if look and case.state in OPEN_STATES else None
     return _commit_move(
         case,
         actor=actor,
@@ -171,8 +172,3 @@ def case_clock(case: Case, now: datetime | None = None) -> Clock:
     else:
         light = "green"
     return Clock(int(left * 60), light, policy.working_time)
-
-
-def plan_preview(*, lane: str, tier: int, risk: str, kind: str, start: datetime | None = None):
-    """For screens that show what deadline a new case would get."""
-    return plan_for(lane=lane, tier=tier, risk=risk, kind=kind, start=start or timezone.now())

@@ -11,7 +11,7 @@ move that lands first simply makes the sweep skip that case until the next run.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -22,6 +22,8 @@ from puan.cases.models import OPEN_STATES, Case, CaseEvent
 log = logging.getLogger(__name__)
 
 STAGE_NONE, STAGE_50, STAGE_80, STAGE_OVERDUE = 0, 1, 2, 3
+# At each stage, the column that says when the sweep must look at the case next.
+NEXT_LOOK = {STAGE_NONE: "sla_mark_50_at", STAGE_50: "sla_mark_80_at", STAGE_80: "resolve_due_at"}
 BATCH = 2000
 
 
@@ -32,7 +34,6 @@ class SweepReport:
     overdue: int = 0
     escalated: int = 0
     seconds: float = 0.0
-    case_ids: dict[str, list[int]] = field(default_factory=dict)
 
     def as_line(self) -> str:
         return (
@@ -161,13 +162,13 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
             now,
         )
 
-    for stage_from, stage_to, mark_column, next_column, kind in (
-        (STAGE_NONE, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80"),
-        (STAGE_NONE, STAGE_50, "sla_mark_50_at", "sla_mark_80_at", "sla_reminder_50"),
-        (STAGE_50, STAGE_80, "sla_mark_80_at", "resolve_due_at", "sla_reminder_80"),
+    for stage_from, stage_to, mark_column, kind in (
+        (STAGE_NONE, STAGE_80, "sla_mark_80_at", "sla_reminder_80"),
+        (STAGE_NONE, STAGE_50, "sla_mark_50_at", "sla_reminder_50"),
+        (STAGE_50, STAGE_80, "sla_mark_80_at", "sla_reminder_80"),
     ):
         rows = _advance(
-            f"sla_stage = %s, next_sla_at = {next_column}",
+            f"sla_stage = %s, next_sla_at = {NEXT_LOOK[stage_to]}",
             [stage_to],
             base + f" AND sla_stage = %s AND {mark_column} <= %s",
             [*base_params, stage_from, now],

@@ -29,7 +29,6 @@
     in_progress: "处置中", escalated: "已上报", returned: "已退回", resolved: "已办结", verified: "已核查",
     rated: "已评价", closed: "已归档", reopened: "已重启",
   };
-  var LEVEL_LABELS = { district: "区", street: "街镇", community: "社区/村", grid: "网格" };
   var CHILD_LABELS = { district: "各街镇", street: "各社区/村", community: "各网格", grid: "本网格" };
 
   // --- helpers ------------------------------------------------------------------------------
