@@ -149,6 +149,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- security -------------------------------------------------------------------------
+# The first signs people in; Django's own stays listed so sessions it signed still resolve.
+AUTHENTICATION_BACKENDS = [
+    "puan.accounts.backends.SessionUserBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

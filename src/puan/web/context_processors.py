@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from puan.accounts.roles import Role
 from puan.accounts.selectors import is_read_only
 from puan.core.admin_site import is_administrator
-from puan.org.models import Unit
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,8 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     path = request.path
-    # Only the name: `user.unit` would load the unit's whole boundary polygon for a label.
-    unit_name = Unit.objects.filter(pk=user.unit_id).values_list("name", flat=True).first() if user.unit_id else ""
+    # The session's user comes with their unit, boundary left out (SessionUserBackend).
+    unit_name = user.unit.name if user.unit_id else ""
     return {
         "nav_items": [NavItem(url, label, path.startswith(url)) for url, label in _items(request)],
         "nav_unit_name": unit_name,
