@@ -3,9 +3,12 @@ Open311 clients per key and per address, and the public pages per address."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -43,3 +46,20 @@ def rate_limit_hit(*, bucket: str, limit: int, now: datetime | None = None) -> i
         error.retry_after = max(1, math.ceil((minute + 1) * 60 - now.timestamp()))
         raise error
     return count
+
+
+def client_ip(request) -> str:
+    """The client's address; behind a reverse proxy, the last entry of the configured
+    header (the one the proxy itself appended and vouches for)."""
+    header = getattr(settings, "PUAN_CLIENT_IP_HEADER", "") or getattr(settings, "PUAN_OPEN311_IP_HEADER", "")
+    if header:
+        candidates = [v.strip() for v in request.headers.get(header, "").split(",") if v.strip()]
+        if candidates:
+            return candidates[-1]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def address_digest(request) -> str:
+    """A keyed digest of the client's address, to count requests per address without
+    keeping it (a plain hash of an IPv4 address is reversible by trying them all)."""
+    return hmac.new(settings.SECRET_KEY.encode(), client_ip(request).encode(), hashlib.sha256).hexdigest()[:32]

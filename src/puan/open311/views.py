@@ -10,8 +10,6 @@ rate limit, and 400 for everything else a client got wrong.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import re
 from collections.abc import Callable
 
@@ -20,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from puan.core.errors import DomainError, NotAuthenticated, NotVisible, RateLimited
-from puan.core.ratelimit import rate_limit_hit
+from puan.core.ratelimit import address_digest, rate_limit_hit
 from puan.open311 import selectors, services
 from puan.open311.attributes import attributes_for
 from puan.open311.formats import FORMATS, Open311Error, parse_when, render, render_errors
@@ -50,17 +48,6 @@ def _describe(error: DomainError) -> str:
     if error.field and not error.message.startswith(error.field):
         return f"{error.field}：{error.message}"
     return error.message
-
-
-def _client_ip(request: HttpRequest) -> str:
-    header = getattr(settings, "PUAN_OPEN311_IP_HEADER", "")
-    if header:
-        value = request.headers.get(header, "")
-        # A proxy appends the address it saw: the last entry is the one it vouches for.
-        candidates = [v.strip() for v in value.split(",") if v.strip()]
-        if candidates:
-            return candidates[-1]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _param(request: HttpRequest, name: str) -> str:
@@ -115,10 +102,7 @@ def _authenticate(request: HttpRequest) -> ClientSystem | None:
         client = services.client_system_authenticate(key=key)
         rate_limit_hit(bucket=f"get:{client.pk}", limit=services.get_limit())
         return client
-    # Only a keyed digest of the address is stored (a plain hash of an IPv4 address is
-    # reversible by trying them all), and only for the minute it is counted.
-    ip_digest = hmac.new(settings.SECRET_KEY.encode(), _client_ip(request).encode(), hashlib.sha256).hexdigest()[:32]
-    rate_limit_hit(bucket=f"ip:{ip_digest}", limit=services.get_limit())
+    rate_limit_hit(bucket=f"ip:{address_digest(request)}", limit=services.get_limit())
     return None
 
 

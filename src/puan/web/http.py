@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 
@@ -13,22 +12,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 
 from puan.core.errors import DomainError, RateLimited
-from puan.core.ratelimit import rate_limit_hit
+from puan.core.ratelimit import address_digest, rate_limit_hit
 
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address; behind a reverse proxy, the last entry of the configured
-    header (the one the proxy itself appended and vouches for)."""
-    header = getattr(settings, "PUAN_CLIENT_IP_HEADER", "") or getattr(settings, "PUAN_OPEN311_IP_HEADER", "")
-    if header:
-        candidates = [v.strip() for v in request.headers.get(header, "").split(",") if v.strip()]
-        if candidates:
-            return candidates[-1]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def message_of(error: DomainError) -> str:
@@ -62,7 +50,7 @@ def rate_limit_public(request: HttpRequest, scope: str) -> None:
     """Count one public POST against the client's address (shared by every worker process
     through the database); `RateLimited` past `PUAN_CITIZEN_RATE_PER_MINUTE`."""
     limit = int(getattr(settings, "PUAN_CITIZEN_RATE_PER_MINUTE", 10))
-    digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
+    digest = address_digest(request)
     rate_limit_hit(bucket=f"page:{scope}:{digest}", limit=limit)
 
 
