@@ -29,7 +29,15 @@ from puan.cases.schemas import (
     RiskEnum,
     StateEnum,
 )
-from puan.cases.selectors import CaseFilters, case_get_visible, case_list_visible_to, case_page, case_queue
+from puan.cases.selectors import (
+    CASE_UNIT_OUTLINES,
+    CASE_UNITS,
+    CaseFilters,
+    case_get_visible,
+    case_list_visible_to,
+    case_page,
+    case_queue,
+)
 from puan.cases.transitions import allowed_actions
 from puan.core.errors import InvalidInput, NotAllowed, NotVisible
 from puan.core.idempotency import run_once
@@ -287,13 +295,10 @@ def case_create(request, payload: CaseIn):
     return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 
-_CASE_UNITS = ("owner_unit", "lead_department", "grid", "community", "street")
-
-
 def _case_with_relations(case_id: int) -> Case:
     return (
-        Case.objects.select_related("category", *_CASE_UNITS)
-        .defer(*(f"{unit}__boundary" for unit in _CASE_UNITS))
+        Case.objects.select_related("category", *CASE_UNITS)
+        .defer("grid__boundary", *CASE_UNIT_OUTLINES)
         .get(pk=case_id)
     )
 

@@ -31,9 +31,17 @@ def case_list_visible_to(*, user) -> QuerySet[Case]:
     return Case.objects.filter(_visible_q(scope_for(user)))
 
 
-def case_get_visible(*, user, case_id: int, for_update: bool = False) -> Case:
-    cases = case_list_visible_to(user=user).select_related(
-        "category", "category__group", "owner_unit", "lead_department", "grid", "community", "street"
+# The units a case names. Their outlines stay in the database except the grid's, which the
+# case page draws: a district's or street's boundary is a large JSON document.
+CASE_UNITS = ("owner_unit", "lead_department", "grid", "community", "street")
+CASE_UNIT_OUTLINES = tuple(f"{unit}__boundary" for unit in CASE_UNITS if unit != "grid")
+
+
+def case_get_visible(*, user, case_id: int) -> Case:
+    cases = (
+        case_list_visible_to(user=user)
+        .select_related("category", "category__group", *CASE_UNITS)
+        .defer(*CASE_UNIT_OUTLINES)
     )
     case = cases.filter(pk=case_id).first()
     if case is None:
