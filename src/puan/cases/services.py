@@ -450,36 +450,9 @@ def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> Int
         return intake_commit(plan)
 
 
-def _event(
-    case,
-    *,
-    seq,
-    kind,
-    from_state,
-    to_state,
-    actor,
-    now,
-    note="",
-    data=None,
-    actor_unit_id=None,
-    actor_unit=None,
-    tier=None,
-):
-    """One timeline step. `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on
-    the event, so its name can be shown without reading it back."""
-    return CaseEvent.objects.create(
-        case=case,
-        seq=seq,
-        kind=kind,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        **({"actor_unit": actor_unit} if actor_unit is not None else {"actor_unit_id": actor_unit_id}),
-        tier=tier or case.tier,
-        note=note,
-        data=data or {},
-        at=now,
-    )
+def _event(case, *, tier=None, **step) -> CaseEvent:
+    """One step of the case's timeline, at the case's tier unless told otherwise."""
+    return CaseEvent.record(case=case, tier=tier or case.tier, **step)
 
 
 def _raise_red_alert(case: Case, now: datetime) -> None:

@@ -26,6 +26,22 @@ class TimelineEvent(models.Model):
     class Meta:
         abstract = True
 
+    @classmethod
+    def record(cls, *, actor, now, note="", data=None, actor_unit=None, actor_unit_id=None, **step):
+        """Write one step. `step` names the subject (case=…, order=…) and the step itself
+        (seq, kind, from_state, to_state, …). No actor, or an anonymous one, is the system;
+        `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on the event, so its
+        name can be shown without reading it back."""
+        unit = {"actor_unit": actor_unit} if actor_unit is not None else {"actor_unit_id": actor_unit_id}
+        return cls.objects.create(
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            note=note,
+            data=data or {},
+            at=now,
+            **unit,
+            **step,
+        )
+
 
 class IdempotencyKey(models.Model):
     """The first answer to a request carrying an Idempotency-Key, replayed on retries."""

@@ -251,18 +251,10 @@ def order_issue(
     return order
 
 
-def _event(order, *, seq, kind, from_state, to_state, actor, now, note="", data=None) -> SupervisionEvent:
-    return SupervisionEvent.objects.create(
-        order=order,
-        seq=seq,
-        kind=kind,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        actor_unit_id=actor.unit_id if actor is not None else None,
-        note=note,
-        data=data or {},
-        at=now,
+def _event(order, *, actor, **step) -> SupervisionEvent:
+    """One step of the order's timeline, with the unit the actor acted for."""
+    return SupervisionEvent.record(
+        order=order, actor=actor, actor_unit_id=actor.unit_id if actor is not None else None, **step
     )
 
 
