@@ -15,14 +15,11 @@ def _fast_password_hasher(settings):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Each test's database holds different rows: no test may see another's cached copy of
-    the grid index or of the reference data."""
+    the grid index, the outlines or the reference data."""
     from puan.core.cache import invalidate_all
-    from puan.org import geo
 
-    geo.invalidate()
     invalidate_all()
     yield
-    geo.invalidate()
     invalidate_all()
 
 

@@ -9,13 +9,12 @@ every few seconds, as the point-in-grid index does.
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import h3
 import shapely
 from shapely.geometry import mapping, shape
 
+from puan.core.cache import VersionedCopy
 from puan.org.geo import current_version
 from puan.org.models import Unit, UnitLevel, subtree_q
 
@@ -24,22 +23,11 @@ SIMPLIFY_DEGREES = 0.0001
 DIGITS = 5
 VERSION_CHECK_SECONDS = 5.0
 
-_lock = threading.Lock()
-_geometries: dict[int, dict | None] = {}
+# Outlines per unit id, filled as units are drawn; emptied when boundaries change.
+_geometries: VersionedCopy[dict[int, dict | None]] = VersionedCopy(
+    lambda version: {}, version=current_version, check_seconds=VERSION_CHECK_SECONDS
+)
 _cells: dict[int, str] = {}
-_version = [-1, 0.0]  # version, monotonic time of the last check
-
-
-def _fresh() -> None:
-    now = time.monotonic()
-    if now - _version[1] < VERSION_CHECK_SECONDS:
-        return
-    version = current_version()
-    with _lock:
-        if version != _version[0]:
-            _geometries.clear()
-            _version[0] = version
-        _version[1] = now
 
 
 def _rounded(geometry: dict) -> dict:
@@ -69,13 +57,11 @@ def _outline(unit: Unit) -> dict | None:
 
 def unit_geometries(units: list[Unit]) -> dict[int, dict | None]:
     """GeoJSON geometry per unit id (None for a unit with nothing to draw)."""
-    _fresh()
-    missing = [u for u in units if u.pk not in _geometries]
-    for unit in missing:
-        outline = _outline(unit)
-        with _lock:
-            _geometries[unit.pk] = outline
-    return {u.pk: _geometries.get(u.pk) for u in units}
+    drawn = _geometries.get()
+    for unit in units:
+        if unit.pk not in drawn:
+            drawn[unit.pk] = _outline(unit)
+    return {u.pk: drawn[u.pk] for u in units}
 
 
 def cell_outline(cell: int) -> list[list[float]]:

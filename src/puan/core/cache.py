@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 DEFAULT_SECONDS = 60.0
 
-_registry: list[TimedCopy] = []
+_registry: list[TimedCopy | VersionedCopy] = []
 
 
 class TimedCopy(Generic[T]):
@@ -63,6 +63,43 @@ class TimedCopy(Generic[T]):
 
     def _changed(self, sender, **kwargs) -> None:
         transaction.on_commit(self.invalidate)
+
+
+class VersionedCopy(Generic[T]):
+    """`load(version)`'s result, kept while `version()` — a cheap read of a counter that
+    every change bumps — returns the same; asked at most every `check_seconds`. For copies
+    too costly to rebuild on a timer (the grid index, simplified outlines): a change shows
+    within `check_seconds`, and nothing is rebuilt without one."""
+
+    def __init__(self, load: Callable[[object], T], *, version: Callable[[], object], check_seconds: float):
+        self._load = load
+        self._version = version
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._held: tuple[object, T] | None = None
+        self._checked_at = 0.0
+        _registry.append(self)
+
+    def get(self) -> T:
+        now = time.monotonic()
+        held = self._held
+        if held is not None and now - self._checked_at < self.check_seconds:
+            return held[1]
+        version = self._version()
+        with self._lock:
+            if self._held is None or self._held[0] != version:
+                self._held = (version, self._load(version))
+            self._checked_at = now
+            return self._held[1]
+
+    def recheck(self) -> None:
+        """Ask the version at the next `get`, as if `check_seconds` had passed."""
+        self._checked_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._held = None
+            self._checked_at = 0.0
 
 
 def invalidate_all() -> None:

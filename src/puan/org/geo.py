@@ -8,14 +8,13 @@ answer never depends on the order the tree returns candidates in.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from puan.core.cache import VersionedCopy
 from puan.org.models import GeoVersion, Unit, UnitLevel
 
 # How long a process trusts its index before asking the database whether boundaries
@@ -60,11 +59,6 @@ class GridIndex:
         return result
 
 
-_lock = threading.Lock()
-_index: GridIndex | None = None
-_checked_at = 0.0
-
-
 def current_version() -> int:
     row = GeoVersion.objects.filter(pk=1).values_list("version", flat=True).first()
     return row or 0
@@ -78,27 +72,17 @@ def build_index(version: int | None = None) -> GridIndex:
     return GridIndex(list(rows), version)
 
 
+_index = VersionedCopy(build_index, version=current_version, check_seconds=VERSION_CHECK_SECONDS)
+
+
 def grid_index() -> GridIndex:
     """The process's index, rebuilt if boundaries changed since it was built."""
-    global _index, _checked_at
-    now = time.monotonic()
-    index = _index
-    if index is not None and now - _checked_at < VERSION_CHECK_SECONDS:
-        return index
-    version = current_version()
-    with _lock:
-        if _index is None or _index.version != version:
-            _index = build_index(version)
-        _checked_at = now
-        return _index
+    return _index.get()
 
 
 def invalidate() -> None:
     """Forget the cached index (this process); others notice through GeoVersion."""
-    global _index, _checked_at
-    with _lock:
-        _index = None
-        _checked_at = 0.0
+    _index.invalidate()
 
 
 def locate(lon: float, lat: float) -> GridHit | None:

@@ -50,7 +50,7 @@ def test_it_resolves_a_shared_edge_to_the_same_grid_every_time(tree):
 def test_it_rebuilds_the_index_when_boundaries_change(tree):
     assert geo.locate(113.435, 23.115) is None
     grids_import(feature_collection=collection(feature("G22", "刘村第02网格", "C2", square(113.43, 23.11))))
-    geo._checked_at = 0  # as if the version-check interval had passed
+    geo._index.recheck()  # as if the version-check interval had passed
     hit = geo.locate(113.435, 23.115)
     assert hit is not None and hit.grid_code == "G22"
     assert Unit.objects.get(code="G22").parent.code == "C2"
