@@ -24,7 +24,7 @@ from puan.cases import services as svc
 from puan.cases.api import case_detail
 from puan.cases.attachments import attachment_upload
 from puan.cases.models import OPEN_STATES, AssistStatus, Case, CaseKind, Risk
-from puan.cases.selectors import CaseFilters, case_get_visible, case_list_visible_to, case_queue
+from puan.cases.selectors import CaseFilters, case_get_visible, case_queue
 from puan.cases.transitions import MOVES, Who, actor_relations
 from puan.core.errors import ConcurrentChange, Conflict, DomainError, InvalidInput, NotAllowed, NotVisible
 from puan.core.uploads import max_upload_bytes
@@ -207,14 +207,13 @@ class MoveForm(PageForm):
     # Service errors name API fields; here is where each appears on this form.
     field_map: dict[str, str] = {}
 
-    def __init__(self, *args, case: Case, user, **kwargs):
+    def __init__(self, *args, action: str, case: Case, user, **kwargs):
+        self.action = action
         self.case = case
         self.user = user
         kwargs.setdefault("initial", {})["version"] = case.version
-        kwargs.setdefault("auto_id", f"id_{self.action}_%s")
+        kwargs.setdefault("auto_id", f"id_{action}_%s")
         super().__init__(*args, **kwargs)
-
-    action = ""
 
     def perform(self) -> Case:
         raise NotImplementedError
@@ -516,9 +515,7 @@ assert set(MOVE_FORMS) == set(MOVES), "every move of the transition table needs 
 
 
 def move_form(action: str, case: Case, user, data=None, files=None) -> MoveForm:
-    cls = MOVE_FORMS[action]
-    form_cls = type(f"{cls.__name__}_{action}", (cls,), {"action": action})
-    return form_cls(data, files, case=case, user=user)
+    return MOVE_FORMS[action](data, files, action=action, case=case, user=user)
 
 
 # --- the case page --------------------------------------------------------------------
@@ -561,18 +558,19 @@ def _clock_moves_ruled_out(case: Case) -> set[str]:
 
 def _case_context(request: HttpRequest, case: Case, *, bound: MoveForm | None = None, notice=None) -> dict:
     detail = case_detail(case, request.user)
+    # A move that the deadline clock's state rules out is not offered (its form is not even
+    # built), nor one whose form would offer nothing to choose (no department left to add,
+    # no task of mine to close).
+    hidden = _clock_moves_ruled_out(case)
     forms_by_action = {
         action: (bound if bound is not None and bound.action == action else move_form(action, case, request.user))
         for action in detail["allowed_actions"]
+        if action not in hidden
     }
-    # A move whose form would offer nothing to choose (no department left to add, no
-    # task of mine to close), or that the deadline clock's state rules out, is not offered.
-    hidden = _clock_moves_ruled_out(case)
     forms_by_action = {
         a: f
         for a, f in forms_by_action.items()
-        if a not in hidden
-        and not any(isinstance(fl, forms.ChoiceField) and fl.required and not fl.choices for fl in f.fields.values())
+        if not any(isinstance(fl, forms.ChoiceField) and fl.required and not fl.choices for fl in f.fields.values())
     }
     return {
         "case": case,
@@ -648,7 +646,9 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     except DomainError as error:
         return _panel(request, _visible(user, case_id), status=error.status, notice=Notice("error", message_of(error)))
     done = gettext("已完成“%(move)s”。") % {"move": gettext(MOVES[action].label)}
-    if not case_list_visible_to(user=user).filter(pk=updated.pk).exists():
+    try:
+        fresh = case_get_visible(user=user, case_id=updated.pk)
+    except NotVisible:
         # The move handed the case beyond my scope: back to my queue.
         messages.success(request, done)
         if is_htmx(request):
@@ -657,7 +657,7 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
             return response
         return redirect("cases:queue")
     if is_htmx(request):
-        return _panel(request, _visible(user, case_id), status=200, notice=Notice("success", done))
+        return _panel(request, fresh, status=200, notice=Notice("success", done))
     messages.success(request, done)
     return redirect("cases:case", case_id=case_id)
 
