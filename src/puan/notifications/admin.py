@@ -87,7 +87,7 @@ class WebhookDeliveryAdmin(ReadOnlyLogAdmin):
 class NotificationAdmin(ReadOnlyLogAdmin):
     list_display = ["id", "recipient", "kind", "title", "case", "order_id", "created_at", "read_at"]
     list_filter = ["kind"]
-    list_select_related = ["recipient"]
+    list_select_related = ["recipient", "case"]  # the list shows each row's case
     raw_id_fields = ["recipient", "case"]
     search_fields = ["title", "recipient__username"]
 

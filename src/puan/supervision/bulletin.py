@@ -43,7 +43,7 @@ from puan.cases.models import OPEN_STATES, Case, CaseState
 from puan.core.errors import InvalidInput
 from puan.core.pdf import CJK_FONT, cjk_font, pdf_escape
 from puan.org.models import LEVEL_DEPTH, Unit, UnitLevel, subtree_q
-from puan.supervision.models import OrderKind, OrderState, SupervisionOrder
+from puan.supervision.models import OPEN_ORDER_STATES, OrderKind, OrderState, SupervisionOrder
 
 # A printed bulletin lists the longest-overdue cases; the workbook always has them all.
 PDF_OVERDUE_ROWS = 300
@@ -312,7 +312,7 @@ def _orders(unit: Unit, start: datetime, end: datetime) -> tuple[list[OrderRow],
         responded=sum(r.state in (OrderState.RESPONDED, OrderState.CLOSED) for r in rows),
         closed=sum(r.state == OrderState.CLOSED for r in rows),
         escalated=sum(r.escalated for r in rows),
-        open=sum(r.state in (OrderState.ISSUED, OrderState.ACKNOWLEDGED, OrderState.ESCALATED) for r in rows),
+        open=sum(r.state in OPEN_ORDER_STATES for r in rows),
     )
     return rows, summary
 
