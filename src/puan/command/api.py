@@ -121,8 +121,7 @@ def unit_map(request, query: Query[MapQuery]):
     unit, period, head = _head(request, query)
     data = sel.map_for(unit=unit, metric=str(query.metric), period=period)
     if query.format == Format.XLSX:
-        fmt = PERCENT if data["metric"] in ("completion_rate", "on_time_rate", "tier_within_street_rate") else None
-        fmt = DECIMAL if data["metric"] == "satisfaction" else fmt
+        fmt = DECIMAL if data["metric"] == "satisfaction" else PERCENT if data["is_rate"] else None
         rows = [f["properties"] for f in data["features"]["features"]]
         body = panel_workbook(
             title=f"地图-{data['metric_label']}",

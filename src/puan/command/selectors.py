@@ -162,26 +162,19 @@ def kpis_for(*, unit: Unit, period: Period, now: datetime | None = None) -> dict
     p = _sums(rows.filter(day__range=(period.first, period.last)), DAILY_FIELDS)
     ever = _sums(rows, ("handled",))
     colours = open_by_colour(unit)
-    intake = p["registered"] - p["rejected"]
-    handled = p["handled"]
     return {
         "handled_total": ever["handled"],
-        "handled": handled,
+        "handled": p["handled"],
         "registered": p["registered"],
         "rejected": p["rejected"],
-        "intake": intake,
+        "intake": p["registered"] - p["rejected"],
         "done": p["done"],
-        "completion_rate": _rate(p["done"], intake),
         "on_time": p["on_time"],
-        "on_time_rate": _rate(p["on_time"], handled),
         "tier_community": p["tier1"],
         "tier_street": p["tier2"],
         "tier_district": p["tier3"],
-        "tier_community_rate": _rate(p["tier1"], handled),
-        "tier_within_street_rate": _rate(p["tier1"] + p["tier2"], handled),
-        "tier_district_rate": _rate(p["tier3"], handled),
         "rated": p["rated"],
-        "satisfaction_avg": _rate(p["satisfaction_sum"], p["rated"]),
+        **rates_of(p),
         "open_red": colours[Risk.RED],
         "open_orange": colours[Risk.ORANGE],
         "open_yellow": colours[Risk.YELLOW],
@@ -216,21 +209,28 @@ def _child_sums(unit: Unit, period: Period) -> dict[str, dict[str, int]]:
     return {r["path"]: {f: int(r[f] or 0) for f in DAILY_FIELDS} for r in rows}
 
 
+def rates_of(sums: dict[str, int]) -> dict[str, float | None]:
+    """The rates of a period from its roll-up sums (definitions in docs/kpis.md); None
+    where the denominator is zero."""
+    handled = sums.get("handled", 0)
+    tier1, tier2 = sums.get("tier1", 0), sums.get("tier2", 0)
+    return {
+        "completion_rate": _rate(sums.get("done", 0), sums.get("registered", 0) - sums.get("rejected", 0)),
+        "on_time_rate": _rate(sums.get("on_time", 0), handled),
+        "tier_community_rate": _rate(tier1, handled),
+        "tier_within_street_rate": _rate(tier1 + tier2, handled),
+        "tier_district_rate": _rate(sums.get("tier3", 0), handled),
+        "satisfaction_avg": _rate(sums.get("satisfaction_sum", 0), sums.get("rated", 0)),
+    }
+
+
 def metric_value(metric: str, sums: dict[str, int], live: dict[str, int]) -> float | int | None:
     if metric in ("open", "red", "overdue"):
         return live.get(metric, 0)
-    if metric == "registered":
-        return sums.get("registered", 0)
-    if metric == "handled":
-        return sums.get("handled", 0)
-    if metric == "completion_rate":
-        return _rate(sums.get("done", 0), sums.get("registered", 0) - sums.get("rejected", 0))
-    if metric == "on_time_rate":
-        return _rate(sums.get("on_time", 0), sums.get("handled", 0))
-    if metric == "tier_within_street_rate":
-        return _rate(sums.get("tier1", 0) + sums.get("tier2", 0), sums.get("handled", 0))
-    if metric == "satisfaction":
-        return _rate(sums.get("satisfaction_sum", 0), sums.get("rated", 0))
+    if metric in ("registered", "handled"):
+        return sums.get(metric, 0)
+    if metric in RATE_METRICS:
+        return rates_of(sums)["satisfaction_avg" if metric == "satisfaction" else metric]
     raise InvalidInput("指标无效。", field="metric")
 
 
@@ -489,15 +489,16 @@ def trend_for(*, unit: Unit, period: Period) -> list[dict]:
     for n in range(period.days):
         day = period.first + timedelta(days=n)
         r = rows.get(day) or dict.fromkeys(DAILY_FIELDS, 0)
+        rates = rates_of(r)
         out.append(
             {
                 "day": day,
                 "registered": r["registered"],
                 "handled": r["handled"],
                 "on_time": r["on_time"],
-                "on_time_rate": _rate(r["on_time"], r["handled"]),
+                "on_time_rate": rates["on_time_rate"],
                 "done": r["done"],
-                "completion_rate": _rate(r["done"], r["registered"] - r["rejected"]),
+                "completion_rate": rates["completion_rate"],
             }
         )
     return out
