@@ -5,7 +5,6 @@ Notifications are handed over inside the transaction and delivered after commit.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -31,8 +30,6 @@ from puan.supervision.models import (
     SupervisionOrderCase,
 )
 from puan.supervision.transitions import ORDER_MOVES, Who, actor_relations, is_centre_dispatcher
-
-log = logging.getLogger(__name__)
 
 # Units the centre may address: the levels that have handlers of their own.
 ADDRESSABLE_LEVELS = (UnitLevel.STREET, UnitLevel.COMMUNITY, UnitLevel.DEPARTMENT)
@@ -89,10 +86,7 @@ def _write_case_events(
     cases = list(
         Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk").only("pk", "version", "state", "tier")
     )
-    for case in cases:
-        updated = Case.objects.filter(pk=case.pk, version=case.version).update(version=F("version") + 1, updated_at=now)
-        if updated != 1:
-            raise ConcurrentChange()
+    Case.objects.filter(pk__in=[c.pk for c in cases]).update(version=F("version") + 1, updated_at=now)
     data = {
         "order": order.pk,
         "code": order.code,
@@ -434,12 +428,8 @@ def orders_escalate_overdue(*, now: datetime | None = None) -> int:
     )
     escalated = 0
     for pk, version, state in due:
-        try:
-            if _escalate_one(pk, version=version, state=state, now=now):
-                escalated += 1
-        except ConcurrentChange:
-            # A covered case changed under us; the next sweep tries again.
-            log.info("supervision order %s: escalation deferred, a covered case moved", pk)
+        if _escalate_one(pk, version=version, state=state, now=now):
+            escalated += 1
     return escalated
 
 
