@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from puan.accounts.roles import Role
@@ -35,7 +35,11 @@ class User(AbstractUser):
     def role_codes(self) -> list[str]:
         cached = getattr(self, "_role_codes", None)
         if cached is None:
-            cached = sorted(self.role_grants.values_list("role", flat=True))
+            # Read on nearly every request that checks a permission: the statement is
+            # written out once rather than built by the ORM each time.
+            with connection.cursor() as cursor:
+                cursor.execute(_ROLE_CODES_SQL, [self.pk])
+                cached = [role for (role,) in cursor.fetchall()]
             self._role_codes = cached
         return cached
 
@@ -97,3 +101,6 @@ class PiiAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.subject_type}#{self.subject_id} {self.fields}"
+
+
+_ROLE_CODES_SQL = f"SELECT role FROM {RoleGrant._meta.db_table} WHERE user_id = %s ORDER BY role"

@@ -4,10 +4,10 @@ from datetime import datetime
 
 from ninja import Field
 
-from puan.core.schema import Schema
+from puan.core.schema import InputSchema, Schema
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     username: str = Field(..., min_length=1, max_length=150, description="登录名")
     password: str = Field(..., min_length=1, max_length=256, description="密码")
 

@@ -30,8 +30,6 @@ from puan.cases.schemas import (
     StateEnum,
 )
 from puan.cases.selectors import (
-    CASE_UNIT_OUTLINES,
-    CASE_UNITS,
     CaseFilters,
     case_get_visible,
     case_list_visible_to,
@@ -42,6 +40,7 @@ from puan.cases.transitions import allowed_actions
 from puan.core.errors import InvalidInput, NotAllowed, NotVisible
 from puan.core.idempotency import run_once
 from puan.core.pii import mask_id_number, mask_phone
+from puan.core.rendering import ApiJSONEncoder
 from puan.core.schema import Schema
 from puan.core.uploads import max_upload_bytes
 from puan.sla import services as sla
@@ -263,9 +262,8 @@ def case_create(request, payload: CaseIn):
 
     def answer(result: svc.IntakeResult) -> tuple[int, dict]:
         if result.linked:
-            # The service re-read the linked case without its relations: one query brings
-            # them all instead of six lazy loads (three with their boundary GeoJSON).
-            detail = case_detail(_case_with_relations(result.case.pk), request.user)
+            # The linked case comes with its category and units (see `_link_duplicate`).
+            detail = case_detail(result.case, request.user)
         else:
             # A case intake has just opened has no assist tasks, and parties or attachments
             # only when the report brought some: skip the queries that can only come back empty.
@@ -275,31 +273,25 @@ def case_create(request, payload: CaseIn):
             if not data.evidence_ids:
                 known_empty.add("attachments")
             detail = case_detail(result.case, request.user, known_empty=known_empty, events=result.events)
-        body = IntakeOut.model_validate(
-            {"linked": result.linked, "earlier_reports": result.similar_earlier, "case": detail}
-        ).model_dump(mode="json")
-        return (200 if result.linked else 201), body
+        # The detail is the one `GET /cases/{id}` validates against CaseDetail; written out
+        # here without a second pass through the schema (tests hold the two to each other).
+        return (200 if result.linked else 201), {
+            "linked": result.linked,
+            "earlier_reports": result.similar_earlier,
+            "case": detail,
+        }
 
     status, body = run_once(
         key=request.headers.get("Idempotency-Key"),
         user=request.user,
         scope="case_create",
-        payload=payload.model_dump(mode="json"),
+        payload=payload,
         prepare=lambda: svc.intake_prepare(actor=request.user, data=data),
         work=svc.intake_commit,
         answer=answer,
     )
-    # `answer` has validated the body against IntakeOut already; rendering it here, as
-    # ninja's JSON renderer would, spares a second validation of the whole case detail
-    # (about a tenth of an intake's time).
-    return HttpResponse(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
-
-
-def _case_with_relations(case_id: int) -> Case:
-    return (
-        Case.objects.select_related("category", *CASE_UNITS)
-        .defer("grid__boundary", *CASE_UNIT_OUTLINES)
-        .get(pk=case_id)
+    return HttpResponse(
+        json.dumps(body, cls=ApiJSONEncoder), status=status, content_type="application/json; charset=utf-8"
     )
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from ninja import Field
 
 from puan.cases.models import CaseKind, CaseState, Channel, PartyRole, Risk
-from puan.core.schema import Schema
+from puan.core.schema import InputSchema, Schema
 from puan.taxonomy.models import Lane
 
 KindEnum = StrEnum("KindEnum", {k: k for k in CaseKind.values})
@@ -41,7 +41,7 @@ class Action(StrEnum):
     RESUME = "resume"
 
 
-class Facts(Schema):
+class Facts(InputSchema):
     people_involved: int | None = Field(None, ge=0, le=1_000_000, description="Number of people involved")
     group_incident: bool | None = Field(None, description="Signs of a group incident (群体性事件苗头)")
     public_place: bool | None = Field(None, description="Happens in a public place")
@@ -53,14 +53,14 @@ class Facts(Schema):
     repeat_reports: int | None = Field(None, ge=0, le=10_000, description="Earlier reports of the same matter")
 
 
-class PartyIn(Schema):
+class PartyIn(InputSchema):
     role: PartyRoleEnum = Field(..., description="applicant | respondent | other")
     name: str = Field(..., min_length=1, max_length=100)
     phone: str = Field("", max_length=20, description="Mobile or landline; stored encrypted")
     id_number: str = Field("", max_length=18, description="Resident ID number; stored encrypted")
 
 
-class CaseIn(Schema):
+class CaseIn(InputSchema):
     kind: KindEnum = Field(..., description="event | dispute | petition | hazard | appeal | emergency")
     channel: ChannelEnum = Field(
         ..., description="patrol | app | hotline | window | letter | online | iot | video | referral"
@@ -204,7 +204,7 @@ class QueueOut(Schema):
     total: int
 
 
-class ActionIn(Schema):
+class ActionIn(InputSchema):
     version: int = Field(..., ge=1, description="The case version you saw; a stale one is a 409")
     note: str = Field(
         "",
@@ -232,7 +232,7 @@ class ActionIn(Schema):
     approve: bool | None = Field(None, description="decide_request: true approves the pending suspension or extension")
 
 
-class AssistIn(Schema):
+class AssistIn(InputSchema):
     department_id: int
     task: str = Field(..., min_length=1, max_length=500)
 

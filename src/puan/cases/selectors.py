@@ -49,6 +49,15 @@ def case_get_visible(*, user, case_id: int) -> Case:
     return case
 
 
+def case_with_units(case_id: int, *, for_update: bool = False) -> Case:
+    """A case with its category and units, no outlines at all, unscoped: for the answer to
+    a write the caller was allowed to make. `for_update` locks the case's row (only)."""
+    cases = Case.objects.select_related("category", *CASE_UNITS).defer("grid__boundary", *CASE_UNIT_OUTLINES)
+    if for_update:
+        cases = cases.select_for_update(of=("self",))
+    return cases.get(pk=case_id)
+
+
 def case_get_by_tracking_code(*, tracking_code: str) -> Case:
     """The citizen's view: anyone holding the tracking code may follow the case."""
     case = Case.objects.select_related("category", "owner_unit").filter(tracking_code=tracking_code.upper()).first()

@@ -35,10 +35,12 @@ from puan.cases.models import (
 )
 from puan.cases.risk import active_rules, clean_facts, grade
 from puan.cases.routing import route, unit_at_tier
+from puan.cases.selectors import case_with_units
 from puan.cases.transitions import MOVES, actor_relations
 from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
+from puan.core.statements import OneRowInsert
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
 from puan.org.selectors import area_units
@@ -65,7 +67,14 @@ STATE_TIMESTAMP = {
 REOPEN_WINDOW = timedelta(days=15)
 UNSATISFIED_AT_MOST = 2
 CITIZEN_CHANNELS = {Channel.APP, Channel.ONLINE}
-_TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 characters: 5 random bits each
+_KINDS = frozenset(CaseKind.values)
+_CHANNELS = frozenset(Channel.values)
+# Every report writes a case (some sixty columns) and its first timeline: the INSERTs are
+# built once.
+_insert_case = OneRowInsert(Case)
+_insert_party = OneRowInsert(CaseParty)
+_insert_alert = OneRowInsert(CommandAlert)
 
 
 def duplicate_radius_m() -> float:
@@ -80,7 +89,8 @@ def new_tracking_code(now: datetime) -> str:
     """HP + date + 6 random characters: short enough to read out on the phone, random
     enough that nobody can guess another person's case."""
     local = timezone.localtime(now)
-    return "HP" + local.strftime("%y%m%d") + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(6))
+    bits = secrets.randbits(5 * 6)  # one draw for the six characters
+    return "HP" + local.strftime("%y%m%d") + "".join(_TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(6))
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -138,38 +148,31 @@ class IntakeResult:
 
 @dataclass
 class IntakePlan:
-    """Everything intake decides from reads alone: made before the write transaction, so
-    that the transaction (on SQLite, the database's one write lock) holds only the
-    duplicate check and the inserts."""
+    """Everything intake decides from reads alone, down to the rows it will write and their
+    values as the database takes them: made before the write transaction, so that the
+    transaction (on SQLite, the database's one write lock) holds only the duplicate check
+    and the inserts."""
 
     actor: object
     data: IntakeInput
     now: datetime
     category: Category
-    grid: Unit | None
-    area_path: str
-    phone_index: str
-    id_index: str
     earlier: int
-    facts: dict
-    colour: str
-    reasons: list[str]
-    lane: str
-    tier: int
-    owner: Unit
-    community: Unit | None
-    street: Unit | None
-    sla_fields: dict
-    observed_at: datetime | None
-    actor_unit: Unit | None  # for the timeline, read here rather than inside the transaction
+    case: Case  # not yet written
+    case_values: list
+    # Rows that point at the case, written after it: the first timeline (register, and
+    # resolve for a matter handled on the spot), the parties and a red case's alert.
+    events: list[tuple[CaseEvent, list]]
+    parties: list[tuple[CaseParty, list]]
+    alert: tuple[CommandAlert, list] | None
 
 
 def _validate_intake(actor, data: IntakeInput) -> Category:
     if actor is not None and is_read_only(actor):
         raise NotAllowed("当前角色为只读，不能登记案件。")
-    if data.kind not in CaseKind.values:
+    if data.kind not in _KINDS:
         raise InvalidInput("案件类型无效。", field="kind")
-    if data.channel not in Channel.values:
+    if data.channel not in _CHANNELS:
         raise InvalidInput("来源渠道无效。", field="channel")
     category = category_by_code(data.category_code)
     if category is None or not category.is_active:
@@ -263,13 +266,21 @@ def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetim
     return _find_duplicate(category.pk, lon, lat, now or timezone.now())
 
 
+# Intake counts a reporter's earlier cases of the category whenever a phone or an ID
+# number comes with the report: also written once (on the blind index's own index).
+_EARLIER_SQL = {
+    column: f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {column} = %s AND category_id = %s"
+    for column in ("reporter_id_index", "reporter_phone_index")
+}
+
+
 def _earlier_cases_of_reporter(phone_index: str, id_index: str, category: Category) -> int:
     if not phone_index and not id_index:
         return 0
-    qs = Case.objects.filter(category=category)
-    if id_index:
-        return qs.filter(reporter_id_index=id_index).count()
-    return qs.filter(reporter_phone_index=phone_index).count()
+    column, value = ("reporter_id_index", id_index) if id_index else ("reporter_phone_index", phone_index)
+    with connection.cursor() as cursor:
+        cursor.execute(_EARLIER_SQL[column], [value, category.pk])
+        return cursor.fetchone()[0]
 
 
 def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakePlan:
@@ -297,28 +308,116 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     sla_fields = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now).case_fields()
     if data.handled_on_spot:
         sla_fields["next_sla_at"] = None
+    on_spot = data.handled_on_spot
+    case = Case(
+        tracking_code=new_tracking_code(now),
+        kind=data.kind,
+        channel=data.channel,
+        category=category,
+        title=data.title.strip()[:200],
+        description=data.description.strip(),
+        lon=data.lon,
+        lat=data.lat,
+        address=data.address.strip()[:300],
+        grid=grid,
+        community=next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None),
+        street=next((u for u in units.values() if u.level == UnitLevel.STREET), None),
+        area_path=area_path,
+        risk=graded.colour,
+        risk_reasons=list(graded.reasons),
+        risk_facts=facts,
+        lane=way.lane,
+        tier=way.tier,
+        owner_unit=owner,
+        owner_path=owner.path,
+        lead_department=category.lead_department,
+        state=CaseState.RESOLVED if on_spot else CaseState.REGISTERED,
+        version=2 if on_spot else 1,
+        **sla_fields,
+        reporter=actor if actor is not None and actor.is_authenticated else None,
+        reporter_name=data.reporter_name.strip()[:50],
+        reporter_phone=data.reporter_phone,
+        reporter_phone_index=phone_index,
+        reporter_id_number=data.reporter_id_number,
+        reporter_id_index=id_index,
+        handled_on_spot=on_spot,
+        outcome=data.outcome.strip() if on_spot else "",
+        created_at=now,
+        observed_at=observed_at,
+        resolved_at=now if on_spot else None,
+    )
+    events = _first_timeline(case, actor, data, now, earlier=earlier, observed_at=observed_at)
+    parties = [
+        CaseParty(
+            case=case,
+            role=party.role,
+            name=party.name.strip()[:100],
+            phone=party.phone,
+            phone_index=blind_index("phone", party.phone),
+            id_number=party.id_number,
+            id_index=blind_index("id_number", party.id_number),
+        )
+        for party in data.parties
+    ]
+    alert = _red_alert(case, now) if case.risk == Risk.RED else None
     return IntakePlan(
         actor=actor,
         data=data,
         now=now,
         category=category,
-        grid=grid,
-        area_path=area_path,
-        phone_index=phone_index,
-        id_index=id_index,
         earlier=earlier,
-        facts=facts,
-        colour=graded.colour,
-        reasons=list(graded.reasons),
-        lane=way.lane,
-        tier=way.tier,
-        owner=owner,
-        community=next((u for u in units.values() if u.level == UnitLevel.COMMUNITY), None),
-        street=next((u for u in units.values() if u.level == UnitLevel.STREET), None),
-        sla_fields=sla_fields,
-        observed_at=observed_at,
-        actor_unit=_unit_of(actor),
+        case=case,
+        case_values=_insert_case.prepare(case),
+        events=[(event, CaseEvent.rows().prepare(event)) for event in events],
+        parties=[(party, _insert_party.prepare(party)) for party in parties],
+        alert=(alert, _insert_alert.prepare(alert)) if alert is not None else None,
     )
+
+
+def _first_timeline(
+    case: Case, actor, data: IntakeInput, now: datetime, *, earlier: int, observed_at: datetime | None
+) -> list[CaseEvent]:
+    actor_unit = _unit_of(actor)
+    events = [
+        CaseEvent.build(
+            case=case,
+            tier=case.tier,
+            seq=1,
+            kind="register",
+            from_state="",
+            to_state=CaseState.REGISTERED,
+            actor=actor,
+            now=now,
+            data={
+                "risk": case.risk,
+                "reasons": case.risk_reasons,
+                "lane": case.lane,
+                "tier": case.tier,
+                "owner_unit": case.owner_unit_id,
+                "channel": data.channel,
+                "earlier_reports": earlier,
+                **({"observed_at": observed_at.isoformat()} if observed_at else {}),
+            },
+            actor_unit=actor_unit,
+        )
+    ]
+    if data.handled_on_spot:
+        events.append(
+            CaseEvent.build(
+                case=case,
+                tier=case.tier,
+                seq=2,
+                kind="resolve",
+                from_state=CaseState.REGISTERED,
+                to_state=CaseState.RESOLVED,
+                actor=actor,
+                now=now,
+                note=case.outcome,
+                data={"on_spot": True, "evidence": data.evidence_ids},
+                actor_unit=actor_unit,
+            )
+        )
+    return events
 
 
 def _unit_of(actor) -> Unit | None:
@@ -343,102 +442,16 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
                 _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
             return IntakeResult(case=linked, linked=True)
 
-    on_spot = data.handled_on_spot
-    case = Case.objects.create(
-        tracking_code=new_tracking_code(now),
-        kind=data.kind,
-        channel=data.channel,
-        category=plan.category,
-        title=data.title.strip()[:200],
-        description=data.description.strip(),
-        lon=data.lon,
-        lat=data.lat,
-        address=data.address.strip()[:300],
-        grid=plan.grid,
-        community=plan.community,
-        street=plan.street,
-        area_path=plan.area_path,
-        risk=plan.colour,
-        risk_reasons=plan.reasons,
-        risk_facts=plan.facts,
-        lane=plan.lane,
-        tier=plan.tier,
-        owner_unit=plan.owner,
-        owner_path=plan.owner.path,
-        lead_department=plan.category.lead_department,
-        state=CaseState.RESOLVED if on_spot else CaseState.REGISTERED,
-        version=2 if on_spot else 1,
-        **plan.sla_fields,
-        reporter=actor if actor is not None and actor.is_authenticated else None,
-        reporter_name=data.reporter_name.strip()[:50],
-        reporter_phone=data.reporter_phone,
-        reporter_phone_index=plan.phone_index,
-        reporter_id_number=data.reporter_id_number,
-        reporter_id_index=plan.id_index,
-        handled_on_spot=on_spot,
-        outcome=data.outcome.strip() if on_spot else "",
-        created_at=now,
-        observed_at=plan.observed_at,
-        resolved_at=now if on_spot else None,
-    )
-    if data.parties:
-        CaseParty.objects.bulk_create(
-            [
-                CaseParty(
-                    case=case,
-                    role=party.role,
-                    name=party.name.strip()[:100],
-                    phone=party.phone,
-                    phone_index=blind_index("phone", party.phone),
-                    id_number=party.id_number,
-                    id_index=blind_index("id_number", party.id_number),
-                )
-                for party in data.parties
-            ]
-        )
-    actor_unit = plan.actor_unit
-    events = [
-        _event(
-            case,
-            seq=1,
-            kind="register",
-            from_state="",
-            to_state=CaseState.REGISTERED,
-            actor=actor,
-            now=now,
-            data={
-                "risk": plan.colour,
-                "reasons": plan.reasons,
-                "lane": plan.lane,
-                "tier": plan.tier,
-                "owner_unit": plan.owner.pk,
-                "channel": data.channel,
-                "earlier_reports": plan.earlier,
-                **({"observed_at": plan.observed_at.isoformat()} if plan.observed_at else {}),
-            },
-            actor_unit=actor_unit,
-        )
-    ]
+    case = _insert_case.write(plan.case, plan.case_values)
+    for party, values in plan.parties:
+        _insert_party.write(party, values, case=case)
+    events = [CaseEvent.rows().write(event, values, case=case) for event, values in plan.events]
     if data.evidence_ids:
         # Photos taken with the report (or the on-the-spot evidence) belong to the case.
         _attach_evidence(case, actor=actor, ids=data.evidence_ids)
-    if on_spot:
-        events.append(
-            _event(
-                case,
-                seq=2,
-                kind="resolve",
-                from_state=CaseState.REGISTERED,
-                to_state=CaseState.RESOLVED,
-                actor=actor,
-                now=now,
-                note=case.outcome,
-                data={"on_spot": True, "evidence": data.evidence_ids},
-                actor_unit=actor_unit,
-            )
-        )
-    if plan.colour == Risk.RED:
-        _raise_red_alert(case, now)
+    if plan.alert is not None:
+        _insert_alert.write(*plan.alert, case=case)
+        _log_red_case(case)
     return IntakeResult(case=case, linked=False, similar_earlier=plan.earlier, events=events)
 
 
@@ -455,8 +468,16 @@ def _event(case, *, tier=None, **step) -> CaseEvent:
     return CaseEvent.record(case=case, tier=tier or case.tier, **step)
 
 
+def _red_alert(case: Case, now: datetime) -> CommandAlert:
+    return CommandAlert(case=case, message=f"红色预警：{case.title}", created_at=now)
+
+
 def _raise_red_alert(case: Case, now: datetime) -> None:
-    CommandAlert.objects.create(case=case, message=f"红色预警：{case.title}", created_at=now)
+    _insert_alert(_red_alert(case, now))
+    _log_red_case(case)
+
+
+def _log_red_case(case: Case) -> None:
     transaction.on_commit(lambda: log.warning("red case %s: %s", case.tracking_code, case.title))
 
 
@@ -481,8 +502,9 @@ def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
 
 
 def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) -> Case:
-    """A second report of the same thing at the same place joins the first case."""
-    case = Case.objects.select_for_update().get(pk=case_id)
+    """A second report of the same thing at the same place joins the first case, which is
+    returned with its category and units for the answer."""
+    case = case_with_units(case_id, for_update=True)
     facts = dict(case.risk_facts)
     facts["repeat_reports"] = case.report_count  # reports before this one
     graded = grade(facts, active_rules())
@@ -491,9 +513,13 @@ def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) ->
     if not case.risk_override:
         changes |= {"risk": graded.colour, "risk_reasons": list(graded.reasons)}
     Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=now, **changes)
+    # The row is locked: what the update wrote is known without reading it back.
+    changes |= {"report_count": case.report_count + 1, "version": case.version + 1, "updated_at": now}
+    for name, value in changes.items():
+        setattr(case, name, value)
     _event(
         case,
-        seq=case.version + 1,
+        seq=case.version,
         kind="duplicate_report",
         from_state=case.state,
         to_state=case.state,
@@ -509,9 +535,8 @@ def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) ->
         },
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
-    case.refresh_from_db()
     if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
-        case = _send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警")
+        case = case_with_units(_send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警").pk)
     return case
 
 

@@ -11,12 +11,13 @@ from django.db import transaction
 from ninja import Field, Router, Schema
 
 from puan.core.models import BenchRow
+from puan.core.schema import InputSchema
 
 # No auth of its own: the router inherits the API's (the same classes intake uses).
 router = Router(tags=["bench"])
 
 
-class BenchIn(Schema):
+class BenchIn(InputSchema):
     note: str = Field("", max_length=32)
     n: int = Field(0, ge=0)
 

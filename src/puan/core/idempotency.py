@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import IntegrityError, transaction
+from pydantic import BaseModel
 
 from puan.core.errors import InvalidInput
 from puan.core.models import IdempotencyKey
@@ -27,7 +28,9 @@ MAX_KEY_LENGTH = 100
 T = TypeVar("T")
 
 
-def request_fingerprint(payload: dict) -> str:
+def request_fingerprint(payload: dict | BaseModel) -> str:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -42,13 +45,15 @@ def run_once(
     key: str | None,
     user,
     scope: str,
-    payload: dict,
+    payload: dict | BaseModel,
     work: Callable[..., T],
     answer: Callable[[T], tuple[int, dict]],
     prepare: Callable[[], object] | None = None,
 ) -> tuple[int, dict]:
     """Run `work` at most once per (user, scope, key) and return `answer(result)`: the status
-    and a JSON-ready body. A retry with the same key gets the first answer back.
+    and a body the API's JSON encoder can write. A retry with the same key gets the first
+    answer back. `payload` (the request, fingerprinted only when a key is sent) tells a
+    retry from a different request under the same key.
 
     `prepare`, when given, runs after the replay check and before the transaction, and
     `work` receives its result: the reads a write depends on then hold no write lock (and a

@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from puan.core.rendering import ApiJSONEncoder
+from puan.core.statements import OneRowInsert
+
 
 class TimelineEvent(models.Model):
     """One line of a timeline (a case's, a supervision order's): who did what, when, from
@@ -27,13 +30,13 @@ class TimelineEvent(models.Model):
         abstract = True
 
     @classmethod
-    def record(cls, *, actor, now, note="", data=None, actor_unit=None, actor_unit_id=None, **step):
-        """Write one step. `step` names the subject (case=…, order=…) and the step itself
-        (seq, kind, from_state, to_state, …). No actor, or an anonymous one, is the system;
-        `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on the event, so its
-        name can be shown without reading it back."""
+    def build(cls, *, actor, now, note="", data=None, actor_unit=None, actor_unit_id=None, **step):
+        """One step, not yet written. `step` names the subject (case=…, order=…) and the
+        step itself (seq, kind, from_state, to_state, …). No actor, or an anonymous one, is
+        the system; `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on the
+        event, so its name can be shown without reading it back."""
         unit = {"actor_unit": actor_unit} if actor_unit is not None else {"actor_unit_id": actor_unit_id}
-        return cls.objects.create(
+        return cls(
             actor=actor if actor is not None and actor.is_authenticated else None,
             note=note,
             data=data or {},
@@ -41,6 +44,23 @@ class TimelineEvent(models.Model):
             **unit,
             **step,
         )
+
+    @classmethod
+    def rows(cls) -> OneRowInsert:
+        """The INSERT of this timeline's rows, built once per model: timelines are written
+        on every move of every case."""
+        insert = _EVENT_INSERTS.get(cls)
+        if insert is None:
+            insert = _EVENT_INSERTS[cls] = OneRowInsert(cls)
+        return insert
+
+    @classmethod
+    def record(cls, **step):
+        """Write one step (see `build`)."""
+        return cls.rows()(cls.build(**step))
+
+
+_EVENT_INSERTS: dict[type[TimelineEvent], OneRowInsert] = {}
 
 
 class IdempotencyKey(models.Model):
@@ -51,7 +71,8 @@ class IdempotencyKey(models.Model):
     scope = models.CharField(max_length=50)
     request_hash = models.CharField(max_length=64)
     status = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    # As the API writes it: an answer may hold times not yet turned into text.
+    response = models.JSONField(encoder=ApiJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

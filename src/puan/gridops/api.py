@@ -33,7 +33,7 @@ def checkin_create(request, payload: CheckInIn):
         key=request.headers.get("Idempotency-Key"),
         user=request.user,
         scope="patrol_checkin",
-        payload=payload.model_dump(mode="json"),
+        payload=payload,
         work=lambda: patrol_check_in(
             actor=request.user,
             lon=payload.lon,

@@ -4,10 +4,10 @@ from datetime import datetime
 
 from ninja import Field
 
-from puan.core.schema import Schema
+from puan.core.schema import InputSchema, Schema
 
 
-class CheckInIn(Schema):
+class CheckInIn(InputSchema):
     lon: float = Field(..., ge=-180, le=180, description="Longitude (WGS-84)")
     lat: float = Field(..., ge=-90, le=90, description="Latitude (WGS-84)")
     accuracy_m: float | None = Field(None, ge=0, description="GPS accuracy in metres")

@@ -47,7 +47,8 @@ class GridIndex:
         found = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         if len(found) == 0:
             return None
-        return self.hits[int(found.min())]
+        # On a boundary two grids hold the point: the first of them, as `locate_many` does.
+        return self.hits[int(found[0] if len(found) == 1 else found.min())]
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         """Tree positions (into `self.hits`) for each point, -1 where it is outside."""

@@ -6,8 +6,9 @@ ends on Wednesday 15:00 and a weekend in between costs nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from django.db import transaction
@@ -33,36 +34,55 @@ class WorkingCalendar:
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment `minutes` of working time after `start`."""
+        return self.add_each(start, [minutes])[0]
+
+    def add_each(self, start: datetime, minutes: Sequence[float]) -> list[datetime]:
+        """`add(start, m)` for each m, in one walk over the days (a case's deadlines and
+        reminder marks all run from the same start).
+
+        The walk is in local wall-clock time, day by day: each working day offers the time
+        from the walk's position to its midnight. A duration that ends exactly at midnight
+        ends there, not on the next working day's morning."""
         local = timezone.localtime(start)
-        remaining = timedelta(minutes=minutes)
-        while True:
-            midnight = _midnight_after(local)
-            if self.is_working_day(local.date()):
-                available = midnight - local
-                if remaining <= available:
-                    return local + remaining
-                remaining -= available
-            local = midnight
+        tz = local.tzinfo
+        position = local.replace(tzinfo=None)
+        day = position.date()
+        order = sorted(range(len(minutes)), key=lambda i: minutes[i])
+        wanted = [timedelta(minutes=minutes[i]) for i in order]
+        found: list[datetime | None] = [None] * len(minutes)
+        used = timedelta()  # working time between start and `position`
+        k = 0
+        while k < len(wanted):
+            midnight = datetime.combine(day + ONE_DAY, MIDNIGHT)
+            if self.is_working_day(day):
+                available = midnight - position
+                while k < len(wanted) and wanted[k] - used <= available:
+                    found[order[k]] = (position + (wanted[k] - used)).replace(tzinfo=tz)
+                    k += 1
+                used += available
+            position = midnight
+            day += ONE_DAY
+        return found
 
     def between(self, start: datetime, end: datetime) -> float:
         """Working minutes from `start` to `end` (0 if end is before start)."""
         if end <= start:
             return 0.0
-        local = timezone.localtime(start)
-        end = timezone.localtime(end)
+        position = timezone.localtime(start).replace(tzinfo=None)
+        end = timezone.localtime(end).replace(tzinfo=None)
+        day = position.date()
         total = timedelta()
-        while local < end:
-            nxt = min(_midnight_after(local), end)
-            if self.is_working_day(local.date()):
-                total += nxt - local
-            local = nxt
+        while position < end:
+            following = min(datetime.combine(day + ONE_DAY, MIDNIGHT), end)
+            if self.is_working_day(day):
+                total += following - position
+            position = following
+            day += ONE_DAY
         return total.total_seconds() / 60
 
 
-def _midnight_after(moment: datetime) -> datetime:
-    tz = timezone.get_current_timezone()
-    next_day = moment.date() + timedelta(days=1)
-    return datetime(next_day.year, next_day.month, next_day.day, tzinfo=tz)
+ONE_DAY = timedelta(days=1)
+MIDNIGHT = time()
 
 
 def _load_calendar() -> WorkingCalendar:

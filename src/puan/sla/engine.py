@@ -131,15 +131,19 @@ def plan_for(
     *, lane: str, tier: int, risk: str, kind: str, start: datetime, calendar: WorkingCalendar | None = None
 ) -> Plan:
     policy = policy_for(lane=lane, tier=tier, risk=risk, kind=kind)
-    calendar = calendar or working_calendar()
-    w = policy.working_time
+    resolve = policy.resolve_minutes
+    minutes = [policy.respond_minutes, resolve, resolve * 0.5, resolve * 0.8]
+    if policy.working_time:
+        respond_due, resolve_due, mark_50, mark_80 = (calendar or working_calendar()).add_each(start, minutes)
+    else:
+        respond_due, resolve_due, mark_50, mark_80 = (start + timedelta(minutes=m) for m in minutes)
     return Plan(
         policy=policy,
         started_at=start,
-        respond_due_at=add_time(calendar, start, policy.respond_minutes, w),
-        resolve_due_at=add_time(calendar, start, policy.resolve_minutes, w),
-        mark_50_at=add_time(calendar, start, policy.resolve_minutes * 0.5, w),
-        mark_80_at=add_time(calendar, start, policy.resolve_minutes * 0.8, w),
+        respond_due_at=respond_due,
+        resolve_due_at=resolve_due,
+        mark_50_at=mark_50,
+        mark_80_at=mark_80,
     )
 
 

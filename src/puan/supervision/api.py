@@ -163,7 +163,7 @@ def order_create(request, payload: OrderIn):
         key=request.headers.get("Idempotency-Key"),
         user=request.user,
         scope="supervision_order_create",
-        payload=payload.model_dump(mode="json"),
+        payload=payload,
         work=work,
         answer=answer,
     )

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from ninja import Field
 
-from puan.core.schema import Schema
+from puan.core.schema import InputSchema, Schema
 from puan.supervision.models import OrderKind, OrderState
 
 OrderKindEnum = StrEnum("OrderKindEnum", {k: k for k in OrderKind.values})
@@ -22,7 +22,7 @@ class OrderAction(StrEnum):
     RETURN = "return"
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     kind: OrderKindEnum = Field(..., description=KIND_HELP)
     unit_id: int = Field(..., description="The addressed unit (受文单位): street/town, community/village or department")
     title: str = Field(..., min_length=1, max_length=200)
@@ -38,7 +38,7 @@ class OrderIn(Schema):
     meeting_place: str = Field("", max_length=200, description="Interview only: where the head is to appear")
 
 
-class OrderActionIn(Schema):
+class OrderActionIn(InputSchema):
     version: int = Field(..., ge=1, description="The order's version the caller saw; a stale one is a 409")
     note: str = Field("", max_length=2000)
     response: str | None = Field(None, max_length=4000, description="respond: the unit's answer (required)")

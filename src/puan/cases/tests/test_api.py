@@ -303,14 +303,35 @@ def test_it_walks_the_loop_through_the_api(api, people):
 
 
 def test_it_answers_intake_with_the_case_exactly_as_reading_it_shows(api, people):
+    from puan.cases.schemas import IntakeOut
+
     api.login_as(people.grid_worker)
-    created = api.post("/api/v1/cases", report(facts={"danger_to_life": True}))
-    assert created.status_code == 201, created.content
-    case = created.json()["case"]
-    assert case["risk"] == "red" and case["timeline"][0]["actor_unit"] == "深井社区第01网格"
-    # The answer was built from what intake wrote, without reading it back: it must agree.
-    shown = api.get(f"/api/v1/cases/{case['id']}").json()
-    assert case == shown
+    elsewhere_in_a1 = (113.408, 23.108)  # some 400 m from IN_GRID_A1: not the same place
+    reports = [
+        # Red: on the clock, straight to the district with an alert.
+        report(facts={"danger_to_life": True}),
+        # Yellow: deadlines in working time, computed in local time.
+        report(at=elsewhere_in_a1, reporter_phone="13800138000"),
+        # The same again: linked to the open case (200).
+        report(at=elsewhere_in_a1, reporter_phone="13800138000"),
+        # With parties, by a reporter with an earlier case.
+        report(at=(113.401, 23.101), reporter_phone="13800138000", parties=[{"role": "applicant", "name": "王伟"}]),
+    ]
+    answers = []
+    for body in reports:
+        answer = api.post("/api/v1/cases", body)
+        assert answer.status_code in (200, 201), answer.content
+        answer = answer.json()
+        # Exactly what the schema would have written, and exactly what reading the case
+        # shows: the answer was built from what intake wrote, without reading it back.
+        assert answer == IntakeOut.model_validate(answer).model_dump(mode="json")
+        assert answer["case"] == api.get(f"/api/v1/cases/{answer['case']['id']}").json()
+        assert answer["case"]["resolve_due_at"].endswith("Z")
+        answers.append(answer)
+    assert [a["linked"] for a in answers] == [False, False, True, False]
+    assert answers[0]["case"]["risk"] == "red"
+    assert answers[0]["case"]["timeline"][0]["actor_unit"] == "深井社区第01网格"
+    assert answers[2]["case"]["report_count"] == 2 and answers[3]["earlier_reports"] == 1
 
 
 def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from puan.core.errors import InvalidInput
 from puan.sla.calendar import WorkingCalendar, calendar_load, working_calendar
@@ -84,6 +86,41 @@ def test_it_plans_marks_in_working_time():
 def test_it_models_weekend_only_calendars():
     bare = WorkingCalendar(frozenset(), frozenset())
     assert bare.add(at(2026, 11, 28, 9, 0), 60) == at(2026, 11, 30, 1, 0)
+
+
+def _reference_add(calendar: WorkingCalendar, start: datetime, minutes: float) -> datetime:
+    """Working time added the plain way: an hour at a time on working days, then the rest."""
+    local = start.astimezone(CST)
+    remaining = timedelta(minutes=minutes)
+    while True:
+        following = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=CST)
+        if calendar.is_working_day(local.date()):
+            if remaining <= following - local:
+                return local + remaining
+            remaining -= following - local
+        local = following
+
+
+DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 31))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    holidays=st.frozensets(DAYS, max_size=20),
+    workdays=st.frozensets(DAYS, max_size=5),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 28)),
+    minutes=st.lists(st.floats(min_value=0, max_value=20 * 24 * 60), min_size=1, max_size=4),
+)
+def test_one_walk_gives_each_deadline_as_a_walk_of_its_own(holidays, workdays, start, minutes):
+    calendar = WorkingCalendar(holidays - workdays, workdays)
+    start = start.replace(tzinfo=CST)
+    ends = calendar.add_each(start, minutes)
+    assert ends == [_reference_add(calendar, start, m) for m in minutes]
+    for m, end in zip(minutes, ends, strict=True):
+        # Working time from the start to a deadline is the time that was added (to the
+        # microsecond timedelta rounds it to).
+        assert abs(calendar.between(start, end) - m) < 1e-4
+        assert calendar.between(end, start) == 0.0
 
 
 def test_it_loads_a_calendar_file_from_the_command_line(tmp_path, capsys):
