@@ -13,7 +13,10 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from puan.accounts.scope import DataScope, scope_for
 from puan.cases.models import OPEN_STATES, AssistStatus, AssistTask, Case, CaseState, Risk
 from puan.core.errors import InvalidInput, NotVisible
-from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, UnitLevel, subtree_q
+from puan.core.statements import OneRowSelect
+from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, Unit, UnitLevel, subtree_q
+from puan.org.selectors import area_units
+from puan.taxonomy.models import Category
 
 
 def _visible_q(scope: DataScope) -> Q:
@@ -49,13 +52,33 @@ def case_get_visible(*, user, case_id: int) -> Case:
     return case
 
 
-def case_with_units(case_id: int, *, for_update: bool = False) -> Case:
-    """A case with its category and units, no outlines at all, unscoped: for the answer to
-    a write the caller was allowed to make. `for_update` locks the case's row (only)."""
-    cases = Case.objects.select_related("category", *CASE_UNITS).defer("grid__boundary", *CASE_UNIT_OUTLINES)
-    if for_update:
-        cases = cases.select_for_update(of=("self",))
-    return cases.get(pk=case_id)
+_case_row = OneRowSelect(Case)
+
+
+def case_with_units(case_id: int, *, for_update: bool = False, category: Category | None = None) -> Case:
+    """A case with its category and units (no outlines), unscoped: for the answer to a
+    write the caller was allowed to make. `for_update` locks the case's row (only).
+
+    The row is read alone; the district, street and community come from the process's
+    copy of the units above the grids, the category from `category` when the caller holds
+    it, and only the rest (the grid, a department) from the database."""
+    case = _case_row.get(case_id, for_update=for_update)
+    if case is None:
+        raise Case.DoesNotExist(f"case {case_id}")
+    if category is None or category.pk != case.category_id:
+        category = Category.objects.select_related("lead_department").defer("lead_department__boundary")
+        category = category.get(pk=case.category_id)
+    case.category = category
+    known = {unit.pk: unit for unit in area_units(case.area_path).values()}
+    if category.lead_department_id is not None:
+        known.setdefault(category.lead_department_id, category.lead_department)
+    wanted = {name: getattr(case, f"{name}_id") for name in CASE_UNITS}
+    missing = {unit_id for unit_id in wanted.values() if unit_id is not None and unit_id not in known}
+    if missing:
+        known |= {unit.pk: unit for unit in Unit.objects.defer("boundary").filter(pk__in=missing)}
+    for name, unit_id in wanted.items():
+        setattr(case, name, known[unit_id] if unit_id is not None else None)
+    return case
 
 
 def case_get_by_tracking_code(*, tracking_code: str) -> Case:

@@ -437,7 +437,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
     if not data.handled_on_spot:
         duplicate_id = _find_duplicate(plan.category.pk, data.lon, data.lat, now)
         if duplicate_id is not None:
-            linked = _link_duplicate(duplicate_id, actor=actor, data=data, now=now)
+            linked = _link_duplicate(duplicate_id, category=plan.category, actor=actor, data=data, now=now)
             if data.evidence_ids:
                 _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
             return IntakeResult(case=linked, linked=True)
@@ -501,22 +501,19 @@ def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
         raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
 
 
-def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) -> Case:
-    """A second report of the same thing at the same place joins the first case, which is
-    returned with its category and units for the answer."""
-    case = case_with_units(case_id, for_update=True)
+def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInput, now: datetime) -> Case:
+    """A second report of the same thing at the same place joins the first case (of the
+    same category), which is returned with its category and units for the answer."""
+    case = case_with_units(case_id, for_update=True, category=category)
     facts = dict(case.risk_facts)
     facts["repeat_reports"] = case.report_count  # reports before this one
     graded = grade(facts, active_rules())
-    changes = {"report_count": F("report_count") + 1, "risk_facts": facts}
+    changes = {"risk_facts": facts}
     new_colour = case.risk if case.risk_override else graded.colour
     if not case.risk_override:
         changes |= {"risk": graded.colour, "risk_reasons": list(graded.reasons)}
-    Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=now, **changes)
-    # The row is locked: what the update wrote is known without reading it back.
     changes |= {"report_count": case.report_count + 1, "version": case.version + 1, "updated_at": now}
-    for name, value in changes.items():
-        setattr(case, name, value)
+    _update_row(case, changes)
     _event(
         case,
         seq=case.version,
@@ -538,6 +535,22 @@ def _link_duplicate(case_id: int, *, actor, data: IntakeInput, now: datetime) ->
     if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
         case = case_with_units(_send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警").pk)
     return case
+
+
+def _update_row(case: Case, changes: dict) -> None:
+    """Write `changes` (field → value) to the case's row, which the caller has locked, and
+    to the instance: one UPDATE written out directly, not built by the ORM."""
+    quote = connection.ops.quote_name
+    meta = Case._meta
+    fields = [meta.get_field(name) for name in changes]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, changes.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", [*params, case.pk]
+        )
+    for name, value in changes.items():
+        setattr(case, name, value)
 
 
 # --- moves ----------------------------------------------------------------------------
