@@ -86,14 +86,34 @@ class Case(models.Model):
     lon = models.FloatField("经度", null=True, blank=True)
     lat = models.FloatField("纬度", null=True, blank=True)
     address = models.CharField("地址", max_length=300, blank=True)
+    # No query looks cases up by these units (areas are `area_path` ranges) and units are
+    # retired, not deleted: no index to keep up on every write.
     grid = models.ForeignKey(
-        "org.Unit", verbose_name="网格", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.Unit",
+        verbose_name="网格",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     community = models.ForeignKey(
-        "org.Unit", verbose_name="社区/村", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.Unit",
+        verbose_name="社区/村",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     street = models.ForeignKey(
-        "org.Unit", verbose_name="街道/镇", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.Unit",
+        verbose_name="街道/镇",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # Where the case happened, as a unit path: unit-wide scopes see cases of their area.
     area_path = models.CharField("所在区域路径", max_length=200, db_index=True)
@@ -104,8 +124,9 @@ class Case(models.Model):
     risk_override = models.CharField("人工调整理由", max_length=500, blank=True)
     lane = models.CharField("办理通道", max_length=16, choices=Lane.choices)
     tier = models.PositiveSmallIntegerField("当前层级", choices=Tier.choices)
+    # Queues find cases by `owner_path`, never by this id.
     owner_unit = models.ForeignKey(
-        "org.Unit", verbose_name="责任单位", on_delete=models.PROTECT, related_name="owned_cases"
+        "org.Unit", verbose_name="责任单位", on_delete=models.PROTECT, related_name="owned_cases", db_index=False
     )
     # The owner unit's path: queues ("what my scope owns") are one range scan.
     owner_path = models.CharField("责任单位路径", max_length=200)
@@ -151,7 +172,13 @@ class Case(models.Model):
     reporter_id_index = models.CharField(max_length=32, blank=True, default="", db_index=True)
 
     duplicate_of = models.ForeignKey(
-        "self", verbose_name="重复于", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self",
+        verbose_name="重复于",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        db_index=False,
     )
     report_count = models.PositiveIntegerField("同事项报告次数", default=1)
     handled_on_spot = models.BooleanField("现场处置", default=False)

@@ -16,11 +16,19 @@ class TimelineEvent(models.Model):
     kind = models.CharField("动作", max_length=32)
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16, blank=True)
+    # Timelines are read by their subject, never by who acted, and accounts and units are
+    # retired rather than deleted: no index on these to keep up on every step.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
     actor_unit = models.ForeignKey(
-        "org.Unit", verbose_name="操作单位", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.Unit",
+        verbose_name="操作单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     note = models.TextField("说明", blank=True)
     data = models.JSONField("数据", default=dict, blank=True)
