@@ -24,7 +24,7 @@ def main() -> int:
         for i, g in enumerate((g for s in district.streets for c in s.communities for g in c.grids), start=1)
     ]
     started = time.perf_counter()
-    index = GridIndex(rows, version=1)
+    index = GridIndex(rows)
     build_seconds = time.perf_counter() - started
 
     rng = np.random.default_rng(7)

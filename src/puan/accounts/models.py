@@ -47,6 +47,12 @@ class User(AbstractUser):
         return any(r in self.role_codes for r in roles)
 
 
+# What the user of a request is read without (session or token): the account's phone and
+# ID number (decrypted on load) and its unit's boundary. Few requests need them, and those
+# read them when they do.
+REQUEST_USER_DEFERRED = ("phone", "id_number", "unit__boundary")
+
+
 class RoleGrant(models.Model):
     user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField("角色", max_length=32, choices=Role.choices)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from puan.accounts.models import ApiToken, PiiAccess, RoleGrant, User
+from puan.accounts.models import REQUEST_USER_DEFERRED, ApiToken, PiiAccess, RoleGrant, User
 from puan.accounts.roles import ROLE_SPECS, Role
 from puan.core.errors import AccountLocked, InvalidInput, NotAuthenticated
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
@@ -138,11 +138,9 @@ def token_authenticate(token: str) -> User | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     now = timezone.now()
-    # Not the account's personal data (decrypted on load) nor its unit's boundary: few
-    # requests need them, and those read them when they do.
     record = (
         ApiToken.objects.select_related("user", "user__unit")
-        .defer("user__phone", "user__id_number", "user__unit__boundary")
+        .defer(*(f"user__{name}" for name in REQUEST_USER_DEFERRED))
         .filter(key_hash=_hash_token(token), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )

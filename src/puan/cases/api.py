@@ -107,7 +107,7 @@ def case_detail(
         )
     )
     attachments = [] if "attachments" in known_empty else list(case.attachments.order_by("pk"))
-    timeline = _timeline_rows(events) if events is not None else _timeline_read(case)
+    timeline = [e.as_row() for e in events] if events is not None else _timeline_read(case)
     return {
         **case_item(case),
         "description": case.description,
@@ -192,25 +192,6 @@ def _timeline_read(case: Case) -> list[dict]:
     ]
 
 
-def _timeline_rows(events: list[CaseEvent]) -> list[dict]:
-    """The same rows as `_timeline_read`, from events held in memory."""
-    return [
-        {
-            "seq": e.seq,
-            "kind": e.kind,
-            "from_state": e.from_state,
-            "to_state": e.to_state,
-            "actor": (e.actor.display_name or e.actor.username) if e.actor_id else None,
-            "actor_unit": e.actor_unit.name if e.actor_unit_id else None,
-            "tier": e.tier,
-            "note": e.note,
-            "data": e.data,
-            "at": e.at,
-        }
-        for e in sorted(events, key=lambda e: e.seq)
-    ]
-
-
 def _clock(case: Case) -> dict:
     clock = sla.case_clock(case)
     return {
@@ -290,6 +271,7 @@ def case_create(request, payload: CaseIn):
         work=svc.intake_commit,
         answer=answer,
     )
+    # Written with the API's own encoder, without a second validation against IntakeOut.
     return HttpResponse(
         json.dumps(body, cls=ApiJSONEncoder), status=status, content_type="application/json; charset=utf-8"
     )

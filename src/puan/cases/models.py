@@ -247,6 +247,9 @@ class CaseEvent(TimelineEvent):
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.kind}"
 
+    def as_row(self) -> dict:
+        return {**super().as_row(), "tier": self.tier}
+
 
 class PartyRole(models.TextChoices):
     APPLICANT = "applicant", "申请人"

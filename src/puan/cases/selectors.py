@@ -17,6 +17,7 @@ from puan.core.statements import OneRowSelect
 from puan.org.models import LEVEL_DEPTH, PATH_SEGMENT_WIDTH, Unit, UnitLevel, subtree_q
 from puan.org.selectors import area_units
 from puan.taxonomy.models import Category
+from puan.taxonomy.selectors import category_by_pk
 
 
 def _visible_q(scope: DataScope) -> Q:
@@ -61,13 +62,13 @@ def case_with_units(case_id: int, *, for_update: bool = False, category: Categor
 
     The row is read alone; the district, street and community come from the process's
     copy of the units above the grids, the category from `category` when the caller holds
-    it, and only the rest (the grid, a department) from the database."""
+    it or from the process's copy, and only the rest (the grid, a department) from the
+    database."""
     case = _case_row.get(case_id, for_update=for_update)
     if case is None:
         raise Case.DoesNotExist(f"case {case_id}")
     if category is None or category.pk != case.category_id:
-        category = Category.objects.select_related("lead_department").defer("lead_department__boundary")
-        category = category.get(pk=case.category_id)
+        category = category_by_pk(case.category_id)
     case.category = category
     known = {unit.pk: unit for unit in area_units(case.area_path).values()}
     if category.lead_department_id is not None:

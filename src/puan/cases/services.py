@@ -40,7 +40,7 @@ from puan.cases.transitions import MOVES, actor_relations
 from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
-from puan.core.statements import OneRowInsert
+from puan.core.statements import OneRowInsert, update_columns
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
 from puan.org.selectors import area_units
@@ -155,10 +155,8 @@ class IntakePlan:
 
     actor: object
     data: IntakeInput
-    now: datetime
-    category: Category
     earlier: int
-    case: Case  # not yet written
+    case: Case  # not yet written: its `created_at` is intake's moment, its `category` the report's
     case_values: list
     # Rows that point at the case, written after it: the first timeline (register, and
     # resolve for a matter handled on the spot), the parties and a red case's alert.
@@ -363,8 +361,6 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     return IntakePlan(
         actor=actor,
         data=data,
-        now=now,
-        category=category,
         earlier=earlier,
         case=case,
         case_values=_insert_case.prepare(case),
@@ -433,11 +429,11 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
     """The writes of intake, inside the caller's transaction: link the report to an open
     case of the same thing nearby, or open a new case with its timeline. Red cases go to
     the district and raise a command-centre alert."""
-    actor, data, now = plan.actor, plan.data, plan.now
+    actor, data, now, category = plan.actor, plan.data, plan.case.created_at, plan.case.category
     if not data.handled_on_spot:
-        duplicate_id = _find_duplicate(plan.category.pk, data.lon, data.lat, now)
+        duplicate_id = _find_duplicate(category.pk, data.lon, data.lat, now)
         if duplicate_id is not None:
-            linked = _link_duplicate(duplicate_id, category=plan.category, actor=actor, data=data, now=now)
+            linked = _link_duplicate(duplicate_id, category=category, actor=actor, data=data, now=now)
             if data.evidence_ids:
                 _attach_evidence(linked, actor=actor, ids=data.evidence_ids)
             return IntakeResult(case=linked, linked=True)
@@ -513,7 +509,9 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
     if not case.risk_override:
         changes |= {"risk": graded.colour, "risk_reasons": list(graded.reasons)}
     changes |= {"report_count": case.report_count + 1, "version": case.version + 1, "updated_at": now}
-    _update_row(case, changes)
+    for name, value in changes.items():
+        setattr(case, name, value)
+    update_columns([case], list(changes))  # the row is locked: nobody else moved it meanwhile
     _event(
         case,
         seq=case.version,
@@ -533,24 +531,9 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
     if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
-        case = case_with_units(_send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警").pk)
+        district_case = _send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警")
+        case = case_with_units(district_case.pk, category=category)
     return case
-
-
-def _update_row(case: Case, changes: dict) -> None:
-    """Write `changes` (field → value) to the case's row, which the caller has locked, and
-    to the instance: one UPDATE written out directly, not built by the ORM."""
-    quote = connection.ops.quote_name
-    meta = Case._meta
-    fields = [meta.get_field(name) for name in changes]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, changes.values(), strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", [*params, case.pk]
-        )
-    for name, value in changes.items():
-        setattr(case, name, value)
 
 
 # --- moves ----------------------------------------------------------------------------

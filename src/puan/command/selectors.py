@@ -436,15 +436,16 @@ def departments_for(
     items = []
     for pk in ids:
         s = sums.get(pk, dict.fromkeys(DEPARTMENT_FIELDS, 0))
+        rates = rates_of(s)
         items.append(
             {
                 "department_id": pk,
                 "department": names.get(pk, f"#{pk}"),
                 "handled": s["handled"],
                 "on_time": s["on_time"],
-                "on_time_rate": _rate(s["on_time"], s["handled"]),
+                "on_time_rate": rates["on_time_rate"],
                 "rated": s["rated"],
-                "satisfaction_avg": _rate(s["satisfaction_sum"], s["rated"]),
+                "satisfaction_avg": rates["satisfaction_avg"],
                 "overdue": overdue.get(pk, 0),
             }
         )
@@ -460,12 +461,10 @@ def departments_for(
 
     base = {"on_time_rate": "handled", "satisfaction": "rated"}.get(sort)
     least = ranking_min_cases()
-    items.sort(key=lambda item: (base is not None and item[base] < least, key(item)))
-    rank = 0
     for item in items:
         item["ranked"] = base is None or item[base] >= least
-        if item["ranked"]:
-            rank += 1
+    items.sort(key=lambda item: (not item["ranked"], key(item)))
+    for rank, item in enumerate(items, start=1):
         item["rank"] = rank if item["ranked"] else None
     return items
 

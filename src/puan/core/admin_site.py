@@ -65,7 +65,10 @@ class PuanTabularInline(admin.TabularInline):
 
 class PuanReadOnlyAdmin(PuanModelAdmin):
     """Rows the system writes (cases and their timelines, orders, audit trails, what
-    clients sent): administrators look them up, never add, edit or delete them here."""
+    clients sent): administrators look them up, never add or edit them here, and delete
+    them only where `deletable` says so (logs an administrator may clear)."""
+
+    deletable = False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -74,7 +77,7 @@ class PuanReadOnlyAdmin(PuanModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return self.deletable and super().has_delete_permission(request, obj)
 
 
 class PuanReadOnlyInline(PuanTabularInline):

@@ -12,6 +12,7 @@ which every other writer, in every worker, queues for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -28,10 +29,8 @@ MAX_KEY_LENGTH = 100
 T = TypeVar("T")
 
 
-def request_fingerprint(payload: dict | BaseModel) -> str:
-    if isinstance(payload, BaseModel):
-        payload = payload.model_dump(mode="json")
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+def request_fingerprint(payload: BaseModel) -> str:
+    return hashlib.sha256(json.dumps(payload.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def _replay(row: IdempotencyKey, fingerprint: str) -> tuple[int, dict]:
@@ -45,7 +44,7 @@ def run_once(
     key: str | None,
     user,
     scope: str,
-    payload: dict | BaseModel,
+    payload: BaseModel,
     work: Callable[..., T],
     answer: Callable[[T], tuple[int, dict]],
     prepare: Callable[[], object] | None = None,
@@ -67,10 +66,7 @@ def run_once(
         if existing is not None:
             return _replay(existing, fingerprint)
 
-    def run() -> T:
-        return work() if prepare is None else work(prepared)
-
-    prepared = prepare() if prepare is not None else None
+    run = work if prepare is None else functools.partial(work, prepare())
     if not key:
         with transaction.atomic():
             result = run()

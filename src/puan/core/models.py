@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import models
 
@@ -53,22 +55,31 @@ class TimelineEvent(models.Model):
             **step,
         )
 
+    def as_row(self) -> dict:
+        """The step as the API shows it: who by name (None for the system), not by id."""
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "actor": str(self.actor) if self.actor_id else None,
+            "actor_unit": self.actor_unit.name if self.actor_unit_id else None,
+            "note": self.note,
+            "data": self.data,
+            "at": self.at,
+        }
+
     @classmethod
+    @functools.cache
     def rows(cls) -> OneRowInsert:
         """The INSERT of this timeline's rows, built once per model: timelines are written
         on every move of every case."""
-        insert = _EVENT_INSERTS.get(cls)
-        if insert is None:
-            insert = _EVENT_INSERTS[cls] = OneRowInsert(cls)
-        return insert
+        return OneRowInsert(cls)
 
     @classmethod
     def record(cls, **step):
         """Write one step (see `build`)."""
         return cls.rows()(cls.build(**step))
-
-
-_EVENT_INSERTS: dict[type[TimelineEvent], OneRowInsert] = {}
 
 
 class IdempotencyKey(models.Model):

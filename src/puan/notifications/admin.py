@@ -4,23 +4,18 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
 
-from puan.core.admin_site import PuanModelAdmin
+from puan.core.admin_site import PuanModelAdmin, PuanReadOnlyAdmin
 from puan.core.pii import mask_phone
 from puan.notifications.models import DeliveryStatus, Notification, SmsMessage, WebhookDelivery, WebhookEndpoint
 from puan.notifications.services import webhook_deliveries_retry
 
 
-class ReadOnlyLogAdmin(PuanModelAdmin):
+class ReadOnlyLogAdmin(PuanReadOnlyAdmin):
     """Logs are written by the system; administrators look, filter and act, never edit."""
 
+    deletable = True
     # The tables grow without bound; counting every row on each page view would be slow.
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WebhookEndpoint)

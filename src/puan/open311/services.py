@@ -1,5 +1,5 @@
 """Every write of the Open311 app: client systems and their keys, and taking a GeoReport v2
-POST in through the one intake pipeline (`case_intake`)."""
+POST in through the one intake pipeline (`intake_prepare`, `intake_commit`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from puan.cases.models import Case, CaseKind, Channel
-from puan.cases.services import IntakeInput, case_intake
+from puan.cases.services import IntakeInput, intake_commit, intake_prepare
 from puan.core.errors import InvalidInput, NotAuthenticated
 from puan.open311.attributes import facts_from_answers
 from puan.open311.models import ClientSystem, Open311Request
@@ -265,7 +265,7 @@ def _description(category: Category, data: SubmitInput) -> str:
 
 
 def request_submit(*, client: ClientSystem, data: SubmitInput, now: datetime | None = None) -> SubmitResult:
-    """Take one Open311 report in through `case_intake` as an anonymous citizen report
+    """Take one Open311 report in through intake as an anonymous citizen report
     (channel `online`) and record which client sent it, under a fresh token.
 
     Errors carry the Open311 parameter name as `field` (`long`, `phone`, `attribute[x]` …).
@@ -293,23 +293,26 @@ def request_submit(*, client: ClientSystem, data: SubmitInput, now: datetime | N
         reporter_phone=data.phone.strip(),
         **place,
     )
-    with transaction.atomic():
-        try:
-            result = case_intake(actor=None, data=intake, now=now)
-        except InvalidInput as exc:
-            exc.field = _FIELD_NAMES.get(exc.field or "", exc.field)
-            raise
-        row = Open311Request.objects.create(
-            case=result.case,
-            client=client,
-            token=secrets.token_urlsafe(18),
-            service_code=category.code,
-            linked=result.linked,
-            attributes=answers,
-            media_url=data.media_url.strip(),
-            device_id=data.device_id.strip(),
-            account_id=data.account_id.strip(),
-            email=data.email.strip(),
-            created_at=now,
-        )
+    try:
+        # Reads before the write transaction (on SQLite, the one write lock), as every
+        # intake does; the duplicate check and the rows inside it.
+        plan = intake_prepare(actor=None, data=intake, now=now)
+        with transaction.atomic():
+            result = intake_commit(plan)
+            row = Open311Request.objects.create(
+                case=result.case,
+                client=client,
+                token=secrets.token_urlsafe(18),
+                service_code=category.code,
+                linked=result.linked,
+                attributes=answers,
+                media_url=data.media_url.strip(),
+                device_id=data.device_id.strip(),
+                account_id=data.account_id.strip(),
+                email=data.email.strip(),
+                created_at=now,
+            )
+    except InvalidInput as exc:
+        exc.field = _FIELD_NAMES.get(exc.field or "", exc.field)
+        raise
     return SubmitResult(request=row, case=result.case, linked=result.linked)

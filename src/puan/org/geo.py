@@ -31,10 +31,9 @@ class GridHit:
 
 
 class GridIndex:
-    def __init__(self, grids: list[tuple[int, str, str, str, dict]], version: int):
+    def __init__(self, grids: list[tuple[int, str, str, str, dict]]):
         # Sorted by id: the smallest tree index among several hits is the smallest id.
         grids = sorted(grids, key=lambda g: g[0])
-        self.version = version
         self.hits = [GridHit(g[0], g[1], g[2], g[3]) for g in grids]
         self.geometries = np.array([shape(g[4]) for g in grids], dtype=object)
         shapely.prepare(self.geometries)
@@ -47,8 +46,7 @@ class GridIndex:
         found = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         if len(found) == 0:
             return None
-        # On a boundary two grids hold the point: the first of them, as `locate_many` does.
-        return self.hits[int(found[0] if len(found) == 1 else found.min())]
+        return self.hits[int(found.min())]
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         """Tree positions (into `self.hits`) for each point, -1 where it is outside."""
@@ -65,15 +63,15 @@ def current_version() -> int:
     return row or 0
 
 
-def build_index(version: int | None = None) -> GridIndex:
-    version = current_version() if version is None else version
+def build_index() -> GridIndex:
     rows = Unit.objects.filter(level=UnitLevel.GRID, is_active=True, boundary__isnull=False).values_list(
         "id", "code", "name", "path", "boundary"
     )
-    return GridIndex(list(rows), version)
+    return GridIndex(list(rows))
 
 
-_index = VersionedCopy(build_index, version=current_version, check_seconds=VERSION_CHECK_SECONDS)
+# Rebuilt whenever GeoVersion moves (the version itself is the copy's to keep).
+_index = VersionedCopy(lambda version: build_index(), version=current_version, check_seconds=VERSION_CHECK_SECONDS)
 
 
 def grid_index() -> GridIndex:

@@ -65,6 +65,11 @@ def _load_area_units() -> dict[str, Unit]:
 _area_units = TimedCopy(_load_area_units, depends_on=["org.Unit"])
 
 
+def area_units_invalidate() -> None:
+    """For writes that send no signals (a subtree's paths rewritten by `update`)."""
+    _area_units.invalidate()
+
+
 def area_units(area_path: str) -> dict[str, Unit]:
     """The district, street and community above a place (by path), read from the process's
     copy; a unit the copy does not know yet (created a moment ago) is read from the database."""

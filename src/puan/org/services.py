@@ -23,6 +23,7 @@ from puan.org.models import (
     path_segment,
     subtree_q,
 )
+from puan.org.selectors import area_units_invalidate
 
 # Overlaps smaller than this (in square degrees, about 1 m² at this latitude) are
 # floating-point noise along shared edges, not real overlaps.
@@ -157,6 +158,7 @@ def unit_move(*, unit: Unit, new_parent: Unit) -> Unit:
     Unit.objects.bulk_update(subtree, ["path", "depth"])
     Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
     geoversion_bump()
+    transaction.on_commit(area_units_invalidate)  # the updates above send no signals
     unit.refresh_from_db()
     return unit
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from puan.core.admin_site import PuanModelAdmin
+from puan.core.admin_site import PuanModelAdmin, PuanReadOnlyAdmin
 from puan.sla.models import CalendarDay, SlaPolicy, SlaRequest
 
 
@@ -36,13 +36,8 @@ class CalendarDayAdmin(PuanModelAdmin):
 
 
 @admin.register(SlaRequest)
-class SlaRequestAdmin(PuanModelAdmin):
+class SlaRequestAdmin(PuanReadOnlyAdmin):
+    deletable = True
     list_display = ["case", "kind", "state", "requested_by", "requested_at", "decided_by", "decided_at"]
     list_filter = ["kind", "state"]
     raw_id_fields = ["case", "requested_by", "decided_by"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -124,7 +124,12 @@ def policy_for(*, lane: str, tier: int, risk: str, kind: str, policies: list[Pol
 
 
 def add_time(calendar: WorkingCalendar, start: datetime, minutes: float, working: bool) -> datetime:
-    return calendar.add(start, minutes) if working else start + timedelta(minutes=minutes)
+    return add_times(calendar, start, [minutes], working)[0]
+
+
+def add_times(calendar: WorkingCalendar, start: datetime, minutes: list[float], working: bool) -> list[datetime]:
+    """`add_time` for several durations from one start (in working time: one calendar walk)."""
+    return calendar.add_each(start, minutes) if working else [start + timedelta(minutes=m) for m in minutes]
 
 
 def plan_for(
@@ -132,11 +137,12 @@ def plan_for(
 ) -> Plan:
     policy = policy_for(lane=lane, tier=tier, risk=risk, kind=kind)
     resolve = policy.resolve_minutes
-    minutes = [policy.respond_minutes, resolve, resolve * 0.5, resolve * 0.8]
-    if policy.working_time:
-        respond_due, resolve_due, mark_50, mark_80 = (calendar or working_calendar()).add_each(start, minutes)
-    else:
-        respond_due, resolve_due, mark_50, mark_80 = (start + timedelta(minutes=m) for m in minutes)
+    respond_due, resolve_due, mark_50, mark_80 = add_times(
+        calendar or working_calendar(),
+        start,
+        [policy.respond_minutes, resolve, resolve * 0.5, resolve * 0.8],
+        policy.working_time,
+    )
     return Plan(
         policy=policy,
         started_at=start,

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from puan.cases.models import OPEN_STATES, Case, CaseEvent
+from puan.core.statements import update_columns
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +62,6 @@ def _advance(sql_set: str, params: list, where: str, where_params: list, returni
             [_db(p) for p in params + where_params],
         )
         return cur.fetchall()
-
-
-def _bulk_set(cases: list[Case], names: list[str]) -> None:
-    """Write `names` of each case, one parameterised statement run for all of them: the
-    ORM's bulk_update builds a CASE expression per field and row, far too slow here.
-    Values shared between cases (one deadline plan serves a whole batch) are prepared once."""
-    fields = [Case._meta.get_field(n) for n in names]
-    columns = ", ".join(f"{f.column} = %s" for f in fields)
-    prepared: dict[tuple[str, int], object] = {}
-
-    def prep(field, value):
-        key = (field.attname, id(value))
-        if key not in prepared:
-            prepared[key] = field.get_db_prep_save(value, connection)
-        return prepared[key]
-
-    rows = [[prep(f, getattr(c, f.attname)) for f in fields] + [c.pk] for c in cases]
-    with connection.cursor() as cur:
-        cur.executemany(f"UPDATE {Case._meta.db_table} SET {columns} WHERE id = %s", rows)
 
 
 def _insert_events(events: list[tuple[int, int, str, str, str, int, str, dict]], now: datetime) -> None:
@@ -282,7 +264,7 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
         if changes["risk"] == Risk.RED and not was_red:
             alerts.append(CommandAlert(case_id=case.pk, message=f"红色预警：{case.title}", created_at=now))
         digest.add("case_escalated", owner.pk, case.pk)
-    _bulk_set(cases, sorted(fields))
+    update_columns(cases, sorted(fields))
     _insert_events(events, now)
     CommandAlert.objects.bulk_create(alerts)
     return {c.pk for c in cases}

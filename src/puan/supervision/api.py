@@ -118,20 +118,7 @@ def order_detail(order: SupervisionOrder, user) -> dict:
         "returned_at": order.returned_at,
         "cases": [_case_out(c, now) for c in cases],
         "allowed_actions": allowed_actions(order, user),
-        "timeline": [
-            {
-                "seq": e.seq,
-                "kind": e.kind,
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "actor": _name(e.actor),
-                "actor_unit": e.actor_unit.name if e.actor_unit else None,
-                "note": e.note,
-                "data": e.data,
-                "at": e.at,
-            }
-            for e in events
-        ],
+        "timeline": [e.as_row() for e in events],
     }
 
 

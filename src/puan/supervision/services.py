@@ -96,7 +96,7 @@ def _write_case_events(
     }
     CaseEvent.objects.bulk_create(
         [
-            CaseEvent(
+            CaseEvent.build(
                 case_id=case.pk,
                 seq=case.version + 1,
                 kind=kind,
@@ -107,7 +107,7 @@ def _write_case_events(
                 tier=case.tier,
                 note=note,
                 data=data,
-                at=now,
+                now=now,
             )
             for case in cases
         ]

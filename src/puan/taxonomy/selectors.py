@@ -14,9 +14,14 @@ def taxonomy_tree(*, public_only: bool = False) -> QuerySet[ItemGroup]:
 
 
 # Read on every intake: each process keeps the categories (with their lead departments)
-# for a minute.
-def _load_categories() -> dict[str, Category]:
-    return {c.code: c for c in Category.objects.select_related("lead_department").defer("lead_department__boundary")}
+# for a minute, by code and by id.
+def _with_department() -> QuerySet[Category]:
+    return Category.objects.select_related("lead_department").defer("lead_department__boundary")
+
+
+def _load_categories() -> tuple[dict[str, Category], dict[int, Category]]:
+    categories = list(_with_department())
+    return {c.code: c for c in categories}, {c.pk: c for c in categories}
 
 
 _categories = TimedCopy(_load_categories, depends_on=["taxonomy.Category", "org.Unit"])
@@ -25,8 +30,11 @@ _categories = TimedCopy(_load_categories, depends_on=["taxonomy.Category", "org.
 def category_by_code(code: str) -> Category | None:
     """The category with this code (active or not), from the process's copy; one created a
     moment ago is read from the database."""
-    found = _categories.get().get(code)
-    if found is None:
-        found = Category.objects.select_related("lead_department").defer("lead_department__boundary")
-        found = found.filter(code=code).first()
-    return found
+    found = _categories.get()[0].get(code)
+    return found if found is not None else _with_department().filter(code=code).first()
+
+
+def category_by_pk(pk: int) -> Category | None:
+    """`category_by_code`, by id."""
+    found = _categories.get()[1].get(pk)
+    return found if found is not None else _with_department().filter(pk=pk).first()

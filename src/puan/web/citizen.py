@@ -3,18 +3,13 @@
 `cases.services.case_rate` needs an actor with a relation to the case (reporter, owner,
 supervisor); a citizen who appealed on the public page has no user at all. They prove
 the case is theirs with the tracking code plus the phone number they gave, compared
-through the keyed blind index (the number itself is never decrypted for this).
-
-Until `case_rate` accepts that proof itself (see the report of this change), this
-service makes the same move through the same compare-and-set commit and timeline event
-as `case_rate`, with no actor (as the system does for the deadline sweep).
+through the keyed blind index (the number itself is never decrypted for this), and the
+rating is `cases.services.case_rate_by_reporter`'s.
 """
 
 from __future__ import annotations
 
 import hmac
-
-from django.db import transaction
 
 from puan.cases import services as svc
 from puan.cases.models import Case
@@ -29,7 +24,6 @@ def citizen_owns(case: Case, phone: str) -> bool:
     return bool(given and case.reporter_phone_index) and hmac.compare_digest(given, case.reporter_phone_index)
 
 
-@transaction.atomic
 def case_rate_by_citizen(*, tracking_code: str, phone: str, version: int, satisfaction: int, note: str = "") -> Case:
     """The citizen's verdict (1–5) on a verified case; unsatisfied (1–2) within 15 days of
     the resolution reopens it at once, exactly as `case_rate` does."""

@@ -339,6 +339,7 @@ def test_it_answers_intake_with_the_case_exactly_as_reading_it_shows(api, people
 
 
 def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):
+    from puan.core.cache import invalidate_all
     from puan.taxonomy.models import Category
 
     api.login_as(people.grid_worker)
@@ -346,6 +347,7 @@ def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):
     first = api.post("/api/v1/cases", report(), headers=headers)
     # The category is switched off meanwhile: a fresh report would be refused, the retry is not.
     Category.objects.filter(code="G15-01").update(is_active=False)
+    invalidate_all()  # `update` sends no signal: forget this process's copy of the categories
     again = api.post("/api/v1/cases", report(), headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and Case.objects.count() == 1
