@@ -16,6 +16,7 @@ removed at the end even when the run fails.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -337,18 +338,17 @@ class Result:
         )
 
 
-def drive(
-    server: Server, tokens: list[str], path: str, make_body: Callable[[random.Random], bytes], seconds: float
-) -> Result:
+def drive(server: Server, tokens: list[str], path: str, bodies: Iterator[bytes], seconds: float) -> Result:
     """CLIENTS closed-loop clients, each sending its next request as soon as the last one
-    is answered, for `seconds`. Any non-2xx answer (or broken connection) is an error."""
+    is answered, for `seconds`. Any non-2xx answer (or broken connection) is an error.
+    The clients take their bodies in turn from `bodies`, written before the run so that
+    writing them takes nothing from the cores the server runs on."""
     result = Result(path)
     lock = threading.Lock()
     start_gate = threading.Barrier(CLIENTS + 1)
     deadline = [0.0]
 
     def client(number: int) -> None:
-        rng = random.Random(number * 7919 + len(path))
         conn = Connection(server.port)
         token = tokens[number % len(tokens)]
         latencies: list[float] = []
@@ -357,7 +357,10 @@ def drive(
         start_gate.wait()
         clock = time.perf_counter
         while clock() < deadline[0]:
-            body = make_body(rng)
+            body = next(bodies, None)
+            if body is None:  # more requests than reports written: the machine outran the pool
+                errors.append("ran out of reports written ahead (raise the points per second in bench_database)")
+                break
             started = clock()
             try:
                 status, answer = conn.request("POST", path, body, token=token)
@@ -422,17 +425,15 @@ class IntakePayloads:
         self.points = fixtures["points"]
         self.next_point = 0
         self.recent: list[tuple[float, float, str, str, str]] = []
-        self.lock = threading.Lock()
 
     def __call__(self, rng: random.Random) -> bytes:
-        with self.lock:
-            if self.recent and rng.random() < REPEAT_SHARE:
-                lon, lat, grid, code, name = rng.choice(self.recent)
-            else:
-                lon, lat, grid = self.points[self.next_point % len(self.points)]
-                self.next_point += 1
-                code, name = rng.choice(self.categories)
-                self.recent = [*self.recent[-199:], (lon, lat, grid, code, name)]
+        if self.recent and rng.random() < REPEAT_SHARE:
+            lon, lat, grid, code, name = rng.choice(self.recent)
+        else:
+            lon, lat, grid = self.points[self.next_point % len(self.points)]
+            self.next_point += 1
+            code, name = rng.choice(self.categories)
+            self.recent = [*self.recent[-199:], (lon, lat, grid, code, name)]
         kind = rng.choice(KINDS)
         roll = rng.random()
         facts = rng.choice(RED_FACTS) if roll < 0.08 else rng.choice(ORANGE_FACTS) if roll < 0.25 else {}
@@ -464,6 +465,11 @@ def _bench_body(rng: random.Random) -> bytes:
     return b'{"note": "bench", "n": %d}' % rng.randrange(1000)
 
 
+def written_ahead(make_body: Callable[[random.Random], bytes], count: int, *, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    return [make_body(rng) for _ in range(count)]
+
+
 # --- one database ---------------------------------------------------------------------
 
 
@@ -477,20 +483,23 @@ def bench_database(label: str, database: Callable[[Path], contextlib.AbstractCon
             # no point comes round twice and turns into a duplicate by accident.
             fixtures = prepare(env, points=int((SECONDS + WARMUP_SECONDS) * 1000))
             print(f"[intake] {label}: fresh database migrated and loaded in {time.perf_counter() - started:.1f} s")
-            payloads = IntakePayloads(fixtures)
+            # Reports in order (a repeat follows the report it repeats), one per request and
+            # never sent twice; the yardsticks' bodies come round again.
+            reports = iter(written_ahead(IntakePayloads(fixtures), len(fixtures["points"]), seed=2026))
+            bench_bodies = written_ahead(_bench_body, 1000, seed=7919)
             tokens = fixtures["tokens"]
             endpoints = (
-                ("no-op", "/api/v1/bench/noop", _bench_body),
-                ("bare row", "/api/v1/bench/row", _bench_body),
-                ("intake", "/api/v1/cases", payloads),
+                ("no-op", "/api/v1/bench/noop", itertools.cycle(bench_bodies)),
+                ("bare row", "/api/v1/bench/row", itertools.cycle(bench_bodies)),
+                ("intake", "/api/v1/cases", reports),
             )
             results = {name: Result(path) for name, path, _ in endpoints}
             with gunicorn(env, work / "gunicorn.log") as server:
-                for _, path, make_body in endpoints:  # first requests build each worker's caches
-                    drive(server, tokens, path, make_body, WARMUP_SECONDS)
+                for _, path, bodies in endpoints:  # first requests build each worker's caches
+                    drive(server, tokens, path, bodies, WARMUP_SECONDS)
                 for round_number in range(1, ROUNDS + 1):
-                    for name, path, make_body in endpoints:
-                        part = drive(server, tokens, path, make_body, SECONDS / ROUNDS)
+                    for name, path, bodies in endpoints:
+                        part = drive(server, tokens, path, bodies, SECONDS / ROUNDS)
                         results[name].add(part)
                         print(f"[intake] {label} round {round_number} {name}: {part.line()}", flush=True)
             log = (work / "gunicorn.log").read_text(errors="replace")

@@ -14,7 +14,7 @@ from puan.accounts.selectors import can_see_personal_data
 from puan.accounts.services import pii_access_record
 from puan.cases import services as svc
 from puan.cases.attachments import attachment_upload
-from puan.cases.models import Attachment, Case, CaseEvent
+from puan.cases.models import AssistTask, Attachment, Case, CaseEvent, CaseParty
 from puan.cases.schemas import (
     Action,
     ActionIn,
@@ -42,6 +42,7 @@ from puan.core.idempotency import run_once
 from puan.core.pii import mask_id_number, mask_phone
 from puan.core.rendering import ApiJSONEncoder
 from puan.core.schema import Schema
+from puan.core.statements import PreparedRead
 from puan.core.uploads import max_upload_bytes
 from puan.sla import services as sla
 
@@ -80,33 +81,27 @@ def case_detail(
     reveal: bool = False,
     known_empty: Collection[str] = (),
     events: list[CaseEvent] | None = None,
+    parties: list[CaseParty] | None = None,
 ) -> dict:
     """The full case as the user may see it; personal data masked unless revealed (audited).
 
     `known_empty` names collections ("parties", "assists", "attachments") the caller knows
     the case has none of, such as a case intake has just opened: their queries are skipped.
-    `events`, when the caller has just written the whole timeline (with actor and actor unit
-    attached), stands in for reading it back.
+    `events` and `parties`, when the caller has just written the whole timeline (with actor
+    and actor unit attached) or all the parties, stand in for reading them back.
     """
     if reveal and not can_see_personal_data(user):
         raise NotAllowed("当前角色无权查看完整个人信息。")
-    parties = [] if "parties" in known_empty else list(case.parties.all())
+    if parties is None:
+        parties = [] if "parties" in known_empty else [CaseParty(**row) for row in _parties_read(case.pk)]
     if reveal and (case.reporter_phone or case.reporter_id_number or parties):
         pii_access_record(viewer=user, subject_type="case", subject_id=case.pk, fields=["reporter", "parties"])
     shown = (lambda v, mask: v) if reveal else (lambda v, mask: mask(v) if v else "")
     # Plain rows with the joined names, not model instances: instances would load the
     # whole department and actor unit (boundary GeoJSON included) and decrypt every actor's
     # phone and ID number, for one name each.
-    assists = (
-        []
-        if "assists" in known_empty
-        else list(
-            case.assists.order_by("pk").values(
-                "id", "department_id", "department__name", "task", "status", "note", "created_at", "closed_at"
-            )
-        )
-    )
-    attachments = [] if "attachments" in known_empty else list(case.attachments.order_by("pk"))
+    assists = [] if "assists" in known_empty else _assists_read(case.pk)
+    attachments = [] if "attachments" in known_empty else [Attachment(**row) for row in _attachments_read(case.pk)]
     timeline = [e.as_row() for e in events] if events is not None else _timeline_read(case)
     return {
         **case_item(case),
@@ -160,20 +155,48 @@ def case_detail(
     }
 
 
-def _timeline_read(case: Case) -> list[dict]:
-    events = case.events.order_by("seq").values(
-        "seq",
-        "kind",
-        "from_state",
-        "to_state",
-        "actor__display_name",
-        "actor__username",
-        "actor_unit__name",
-        "tier",
-        "note",
-        "data",
-        "at",
+# The case page's collections, read on every `GET /cases/{id}` and every linked report:
+# each compiled once (`PreparedRead`), then run for the case in hand.
+_parties_read = PreparedRead(
+    lambda case_id: (
+        CaseParty.objects.filter(case_id=case_id).order_by("pk").values("role", "name", "phone", "id_number")
     )
+)
+_assists_read = PreparedRead(
+    lambda case_id: (
+        AssistTask.objects.filter(case_id=case_id)
+        .order_by("pk")
+        .values("id", "department_id", "department__name", "task", "status", "note", "created_at", "closed_at")
+    )
+)
+_attachments_read = PreparedRead(
+    lambda case_id: (
+        Attachment.objects.filter(case_id=case_id).order_by("pk").values("id", "original_name", "content_type", "size")
+    )
+)
+_events_read = PreparedRead(
+    lambda case_id: (
+        CaseEvent.objects.filter(case_id=case_id)
+        .order_by("seq")
+        .values(
+            "seq",
+            "kind",
+            "from_state",
+            "to_state",
+            "actor__display_name",
+            "actor__username",
+            "actor_unit__name",
+            "tier",
+            "note",
+            "data",
+            "at",
+        )
+    )
+)
+
+
+def _timeline_read(case: Case) -> list[dict]:
+    events = _events_read(case.pk)
     return [
         {
             "seq": e["seq"],
@@ -246,14 +269,13 @@ def case_create(request, payload: CaseIn):
             # The linked case comes with its category and units (see `_link_duplicate`).
             detail = case_detail(result.case, request.user)
         else:
-            # A case intake has just opened has no assist tasks, and parties or attachments
-            # only when the report brought some: skip the queries that can only come back empty.
-            known_empty = {"assists"}
-            if not data.parties:
-                known_empty.add("parties")
-            if not data.evidence_ids:
-                known_empty.add("attachments")
-            detail = case_detail(result.case, request.user, known_empty=known_empty, events=result.events)
+            # A case intake has just opened has no assist tasks, and attachments only when
+            # the report brought some: skip the queries that can only come back empty. Its
+            # timeline and parties are the ones intake has just written.
+            known_empty = {"assists"} if data.evidence_ids else {"assists", "attachments"}
+            detail = case_detail(
+                result.case, request.user, known_empty=known_empty, events=result.events, parties=result.parties
+            )
         # The detail is the one `GET /cases/{id}` validates against CaseDetail; written out
         # here without a second pass through the schema (tests hold the two to each other).
         return (200 if result.linked else 201), {

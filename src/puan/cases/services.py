@@ -141,9 +141,10 @@ class IntakeResult:
     case: Case
     linked: bool  # True: the report was linked to an existing open case
     similar_earlier: int = 0  # earlier cases of the same reporter
-    # The timeline intake wrote for a new case (empty for a linked report), so the answer
-    # need not read it back.
+    # The timeline and parties intake wrote for a new case (empty for a linked report), so
+    # the answer need not read them back.
     events: list[CaseEvent] = field(default_factory=list)
+    parties: list[CaseParty] = field(default_factory=list)
 
 
 @dataclass
@@ -224,7 +225,7 @@ def _resolve_place(actor, data: IntakeInput) -> tuple[Unit | None, str]:
 
 
 # Intake's one read inside the write transaction, on every report: written out once in SQL
-# (the ORM would rebuild the same statement for each report). It uses case_category_open.
+# (the ORM would rebuild the same statement for each report). It uses case_category_place.
 _DUPLICATE_SQL = (
     f"SELECT id, lon, lat FROM {Case._meta.db_table}"
     f" WHERE category_id = %s AND state IN ({', '.join(['%s'] * len(OPEN_STATES))})"
@@ -265,9 +266,10 @@ def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetim
 
 
 # Intake counts a reporter's earlier cases of the category whenever a phone or an ID
-# number comes with the report: also written once (on the blind index's own index).
+# number comes with the report: also written once. The `> ''` term names the condition of
+# the blind index's partial index, so that both databases know they may use it.
 _EARLIER_SQL = {
-    column: f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {column} = %s AND category_id = %s"
+    column: f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {column} = %s AND {column} > '' AND category_id = %s"
     for column in ("reporter_id_index", "reporter_phone_index")
 }
 
@@ -439,8 +441,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
             return IntakeResult(case=linked, linked=True)
 
     case = _insert_case.write(plan.case, plan.case_values)
-    for party, values in plan.parties:
-        _insert_party.write(party, values, case=case)
+    parties = [_insert_party.write(party, values, case=case) for party, values in plan.parties]
     events = [CaseEvent.rows().write(event, values, case=case) for event, values in plan.events]
     if data.evidence_ids:
         # Photos taken with the report (or the on-the-spot evidence) belong to the case.
@@ -448,7 +449,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
     if plan.alert is not None:
         _insert_alert.write(*plan.alert, case=case)
         _log_red_case(case)
-    return IntakeResult(case=case, linked=False, similar_earlier=plan.earlier, events=events)
+    return IntakeResult(case=case, linked=False, similar_earlier=plan.earlier, events=events, parties=parties)
 
 
 def case_intake(*, actor, data: IntakeInput, now: datetime | None = None) -> IntakeResult:

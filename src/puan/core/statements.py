@@ -7,6 +7,11 @@ database vendor and then only prepares the values: the same `pre_save` and
 `get_db_prep_save` per field as `Model.save()`, so every field (encrypted personal data,
 JSON, timestamps with `auto_now`) is stored exactly as the ORM would store it.
 
+Columns that are NULL are left out of the statement (the database fills them with NULL
+anyway): a new case has a dozen empty timestamps, and on PostgreSQL a statement of more
+than 50 parameters is parsed afresh on every call, where a shorter one is parsed once.
+Each set of present columns gets its statement built once.
+
 The values can be prepared before a transaction and written inside it (`prepare`, then
 `write`), with the fields only known inside (the id of a row written just before) set at
 the write: on SQLite the transaction holds the database's one write lock, and the less
@@ -16,8 +21,9 @@ Like `bulk_create`, it sends no `pre_save`/`post_save` signals and does not call
 `Model.save()`: use it only for models whose saving has no side effects beyond the row.
 
 `OneRowSelect` reads one row by primary key (optionally locking it) into a model instance,
-with the same conversions of each column as a queryset applies; `update_columns` writes
-some fields of many rows in one statement run for all of them.
+with the same conversions of each column as a queryset applies; `PreparedRead` runs a
+`values()` queryset compiled once, for another value each time (a case's timeline, say);
+`update_columns` writes some fields of many rows in one statement run for all of them.
 """
 
 from __future__ import annotations
@@ -60,19 +66,26 @@ class OneRowInsert(Generic[M]):
         unsupported = [f.name for f in self.fields if hasattr(f, "get_placeholder")]
         if unsupported or not isinstance(meta.pk, models.AutoField):
             raise TypeError(f"{meta.label}: fields {unsupported} need the ORM's own INSERT")
-        self._sql: dict[str, str] = {}
+        # A column with a database default must be written even when NULL: left out, it
+        # would take the default instead.
+        self._always = tuple(f.db_default is not models.NOT_PROVIDED for f in self.fields)
+        self._sql: dict[tuple[str, tuple[bool, ...]], str] = {}
 
-    def sql(self, connection) -> str:
-        sql = self._sql.get(connection.vendor)
+    def sql(self, connection, present: tuple[bool, ...] | None = None) -> str:
+        """The INSERT of the columns marked in `present` (all of them by default)."""
+        present = present or (True,) * len(self.fields)
+        key = (connection.vendor, present)
+        sql = self._sql.get(key)
         if sql is None:
             quote = connection.ops.quote_name
-            columns = ", ".join(quote(f.column) for f in self.fields)
-            placeholders = ", ".join(["%s"] * len(self.fields))
+            fields = [f for f, keep in zip(self.fields, present, strict=True) if keep]
+            columns = ", ".join(quote(f.column) for f in fields)
+            placeholders = ", ".join(["%s"] * len(fields))
             sql = (
                 f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) VALUES ({placeholders})"
                 f" RETURNING {quote(self.model._meta.pk.column)}"
             )
-            self._sql[connection.vendor] = sql
+            self._sql[key] = sql
         return sql
 
     def prepare(self, obj: M) -> list[Any]:
@@ -96,8 +109,9 @@ class OneRowInsert(Generic[M]):
                 position = self._position[name]
                 field = self.fields[position]
                 values[position] = self._converters[position](getattr(obj, field.attname), connection)
+        present = tuple(value is not None or always for value, always in zip(values, self._always, strict=True))
         with connection.cursor() as cursor:
-            cursor.execute(self.sql(connection), values)
+            cursor.execute(self.sql(connection, present), [v for v, keep in zip(values, present, strict=True) if keep])
             obj.pk = cursor.fetchone()[0]
         obj._state.adding = False
         obj._state.db = alias
@@ -149,12 +163,7 @@ class OneRowSelect(Generic[M]):
             columns = ", ".join(quote(f.column) for f in self.fields)
             sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
             locking = sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-            converters = []
-            for position, field in enumerate(self.fields):
-                column = field.get_col(meta.db_table)
-                steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-                if steps:
-                    converters.append((position, column, steps))
+            converters = _converters([field.get_col(meta.db_table) for field in self.fields], connection)
             prepared = self._prepared[connection.vendor] = (sql, locking, converters)
         return prepared
 
@@ -167,13 +176,76 @@ class OneRowSelect(Generic[M]):
             row = cursor.fetchone()
         if row is None:
             return None
-        values = list(row)
-        for position, column, steps in converters:
-            value = values[position]
-            for step in steps:
-                value = step(value, column, connection)
-            values[position] = value
-        return self.model.from_db(alias, self._attnames, values)
+        return self.model.from_db(alias, self._attnames, _converted(row, converters, connection))
+
+
+class PreparedRead:
+    """`read(value)`: the rows of `make(value)`, a `values()` queryset, as dicts.
+
+    The queryset is built and compiled once per database, with a marker in place of the
+    value; each call runs that SQL with the value in the marker's place and converts each
+    column as the queryset would (JSON, times, decrypted personal data). Compiling a read
+    with joins costs the ORM several times what the database spends on it."""
+
+    # Never sent: only its place among the compiled parameters matters. A positive 32-bit
+    # integer, which every key (and integer column) takes as a value.
+    MARKER = 2_073_400_331
+
+    def __init__(self, make: Callable[[Any], models.QuerySet]):
+        self.make = make
+        self._model: type[models.Model] | None = None
+        self._prepared: dict[str, tuple[str, list, int, list[str], list]] = {}
+
+    def _for(self, alias: str, connection) -> tuple[str, list, int, list[str], list]:
+        prepared = self._prepared.get(connection.vendor)
+        if prepared is None:
+            queryset = self.make(self.MARKER)
+            query = queryset.query
+            if not query.values_select:
+                raise TypeError("PreparedRead takes a values() queryset")
+            compiler = query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            places = [i for i, param in enumerate(params) if param == self.MARKER]
+            if len(places) != 1:
+                raise TypeError(f"the value must appear once among the parameters, not {len(places)} times")
+            names = [*query.extra_select, *query.values_select, *query.annotation_select]
+            converters = _converters([selected[0] for selected in compiler.select[: compiler.col_count]], connection)
+            prepared = self._prepared[connection.vendor] = (sql, list(params), places[0], names, converters)
+        return prepared
+
+    def __call__(self, value: Any) -> list[dict[str, Any]]:
+        if self._model is None:
+            self._model = self.make(self.MARKER).model
+        alias = router.db_for_read(self._model)
+        connection = connections[alias]
+        sql, params, place, names, converters = self._for(alias, connection)
+        params = list(params)
+        params[place] = value
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [dict(zip(names, _converted(row, converters, connection), strict=True)) for row in rows]
+
+
+def _converters(columns: Sequence[Any], connection) -> list[tuple[int, Any, list]]:
+    """(position, column, conversions) for each selected column the database's value needs
+    converting for: what a queryset applies to the same columns."""
+    found = []
+    for position, column in enumerate(columns):
+        steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if steps:
+            found.append((position, column, steps))
+    return found
+
+
+def _converted(row: Sequence[Any], converters: list[tuple[int, Any, list]], connection) -> list[Any]:
+    values = list(row)
+    for position, column, steps in converters:
+        value = values[position]
+        for step in steps:
+            value = step(value, column, connection)
+        values[position] = value
+    return values
 
 
 _UPDATES: dict[tuple[type[models.Model], str, tuple[str, ...]], tuple[str, list[models.Field]]] = {}

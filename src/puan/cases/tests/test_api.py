@@ -315,7 +315,14 @@ def test_it_answers_intake_with_the_case_exactly_as_reading_it_shows(api, people
         # The same again: linked to the open case (200).
         report(at=elsewhere_in_a1, reporter_phone="13800138000"),
         # With parties, by a reporter with an earlier case.
-        report(at=(113.401, 23.101), reporter_phone="13800138000", parties=[{"role": "applicant", "name": "王伟"}]),
+        report(
+            at=(113.401, 23.101),
+            reporter_phone="13800138000",
+            parties=[
+                {"role": "applicant", "name": "王伟", "phone": "13900139000"},
+                {"role": "respondent", "name": "李娜", "id_number": "11010519491231002X"},
+            ],
+        ),
     ]
     answers = []
     for body in reports:
@@ -336,6 +343,9 @@ def test_it_answers_intake_with_the_case_exactly_as_reading_it_shows(api, people
     assert answers[0]["case"]["risk"] == "red"
     assert answers[0]["case"]["timeline"][0]["actor_unit"] == "深井社区第01网格"
     assert answers[2]["case"]["report_count"] == 2 and answers[3]["earlier_reports"] == 1
+    parties = answers[3]["case"]["parties"]
+    assert [p["name"] for p in parties] == ["王伟", "李娜"]
+    assert "13900139000" not in str(parties) and "11010519491231002X" not in str(parties)  # masked
 
 
 def test_it_replays_a_retry_without_re_examining_the_report(api, people, world):

@@ -3,13 +3,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
+from django.test.utils import isolate_apps
 
 from puan.accounts.roles import Role
 from puan.accounts.tests.factories import make_user
 from puan.cases.models import Case, CaseEvent, CaseParty, CommandAlert
 from puan.cases.services import PartyInput
 from puan.cases.tests.helpers import intake
-from puan.core.statements import OneRowInsert, OneRowSelect
+from puan.core.statements import OneRowInsert, OneRowSelect, PreparedRead
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +112,58 @@ def test_it_gives_a_case_its_units_as_a_joined_read_does(written):
     for name in CASE_UNITS:
         mine, theirs = getattr(fast, name), getattr(slow, name)
         assert (mine.pk, mine.name) == (theirs.pk, theirs.name) if theirs else mine is None, name
+
+
+def test_it_leaves_null_columns_out_unless_the_database_has_a_default_for_them(written):
+    with isolate_apps("puan.core"):
+
+        class Stamped(models.Model):
+            note = models.CharField(max_length=10, null=True)
+            stamped = models.DateTimeField(null=True, db_default=models.functions.Now())
+
+            def __str__(self) -> str:
+                return str(self.note)
+
+    insert = OneRowInsert(Stamped)
+    assert insert._always == (False, True)  # a NULL `stamped` is written: left out, it would be now
+    sql = insert.sql(connection, (False, True))
+    assert '"note"' not in sql and '"stamped"' in sql
+
+    # A new case's empty timestamps are not in its statement, and they read back as NULL.
+    rows = OneRowInsert(Case)
+    case = Case.objects.get(pk=written.pk)
+    case.pk, case.tracking_code = None, "HPNULLS"
+    rows(case)
+    (present,) = [present for (_, present) in rows._sql]
+    left_out = {f.name for f, keep in zip(rows.fields, present, strict=True) if not keep}
+    assert {"closed_at", "verified_at", "satisfaction"} <= left_out
+    assert "reporter_phone" not in left_out
+    copy = Case.objects.get(pk=case.pk)
+    assert copy.closed_at is None and copy.satisfaction is None and copy.reporter_phone == "13800138000"
+
+
+def test_its_prepared_reads_give_what_the_queryset_gives(written):
+    from puan.cases.models import AssistTask
+
+    reads = [
+        lambda case_id: (
+            CaseEvent.objects.filter(case_id=case_id)
+            .order_by("seq")
+            .values("seq", "kind", "actor__username", "actor_unit__name", "data", "at")
+        ),
+        lambda case_id: CaseParty.objects.filter(case_id=case_id).order_by("pk").values("name", "phone", "id_number"),
+        lambda case_id: AssistTask.objects.filter(case_id=case_id).values("id", "department__name", "created_at"),
+    ]
+    for make in reads:
+        read = PreparedRead(make)
+        for case_id in (written.pk, written.pk, written.pk + 1000):  # compiled once, run again
+            assert read(case_id) == list(make(case_id)), make
+    parties = PreparedRead(reads[1])(written.pk)
+    assert parties[0]["phone"] == "13900139000"  # decrypted, as the queryset does
+    events = PreparedRead(reads[0])(written.pk)
+    assert isinstance(events[0]["data"], dict) and events[0]["at"].tzinfo is not None
+
+    with pytest.raises(TypeError):
+        PreparedRead(lambda case_id: Case.objects.filter(pk=case_id))(written.pk)
+    with pytest.raises(TypeError):
+        PreparedRead(lambda case_id: Case.objects.filter(pk=case_id, version=case_id).values("id"))(written.pk)

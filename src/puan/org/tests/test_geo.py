@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import shapely
 from django.core.management import CommandError, call_command
 
 from puan.core.errors import InvalidInput
@@ -123,3 +124,71 @@ def test_it_imports_from_a_file_through_the_command(tree, tmp_path, capsys):
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(CommandError, match="JSON"):
         call_command("import_grids", str(bad))
+
+
+@pytest.fixture(scope="module")
+def demo_index():
+    from puan.org.demo_geo import generate_district
+
+    district = generate_district()
+    grids = [g for s in district.streets for c in s.communities for g in c.grids]
+    # Ids out of order against the geometry, so "smallest id wins" is not "first built".
+    ids = np.random.default_rng(3).permutation(len(grids)) + 1
+    return geo.GridIndex([(int(i), g.code, g.name, f"{i:08d}", g.geometry) for i, g in zip(ids, grids, strict=True)])
+
+
+def _tree_answers(index, lons, lats):
+    return [index.hits[p].grid_id if p >= 0 else None for p in index.locate_many(lons, lats)]
+
+
+def test_its_single_lookup_agrees_with_the_tree_everywhere(demo_index):
+    """Random points over the district, and the hard ones: every vertex, the middle of
+    every edge (shared edges included) and points a hair to either side of an edge."""
+    index = demo_index
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = shapely.total_bounds(index.geometries)
+    lons, lats = [rng.uniform(minx - 0.01, maxx + 0.01, 20_000)], [rng.uniform(miny - 0.01, maxy + 0.01, 20_000)]
+    for geometry in index.geometries[:400]:
+        ring = np.asarray(geometry.exterior.coords)
+        middles = (ring[:-1] + ring[1:]) / 2
+        normals = (ring[1:] - ring[:-1])[:, ::-1] * [1, -1]
+        for points in (ring, middles, middles + normals * 1e-12, middles - normals * 1e-12, middles + normals * 1e-7):
+            lons.append(points[:, 0])
+            lats.append(points[:, 1])
+    lons, lats = np.concatenate(lons), np.concatenate(lats)
+    expected = _tree_answers(index, lons, lats)
+    got = [
+        hit.grid_id if (hit := index.locate(x, y)) else None for x, y in zip(lons.tolist(), lats.tolist(), strict=True)
+    ]
+    mismatches = [(x, y, e, g) for x, y, e, g in zip(lons, lats, expected, got, strict=True) if e != g]
+    assert not mismatches, mismatches[:5]
+    assert sum(e is not None for e in expected) > 20_000  # most points land in some grid
+
+
+def test_its_single_lookup_takes_a_grid_with_a_hole_and_a_multipolygon():
+    outer = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
+    hole = [[1, 1], [3, 1], [3, 3], [1, 3], [1, 1]]
+    index = geo.GridIndex(
+        [
+            (1, "A", "甲", "1", {"type": "Polygon", "coordinates": [outer, hole]}),
+            (2, "B", "乙", "2", {"type": "Polygon", "coordinates": [hole]}),
+            (
+                3,
+                "C",
+                "丙",
+                "3",
+                {
+                    "type": "MultiPolygon",
+                    "coordinates": [[[[5, 0], [6, 0], [6, 1], [5, 0]]], [[[7, 0], [8, 0], [8, 1], [7, 0]]]],
+                },
+            ),
+        ]
+    )
+    assert index.locate(0.5, 0.5).grid_id == 1
+    assert index.locate(2, 2).grid_id == 2  # in the hole: the grid that fills it
+    assert index.locate(1, 2).grid_id == 1  # on the hole's edge, shared: the smaller id
+    assert index.locate(7.9, 0.5).grid_id == 3
+    assert index.locate(6.5, 0.5) is None
+    assert index.locate(4.5, 2) is None
+    assert index.locate(float("nan"), 2) is None and index.locate(1, float("inf")) is None
+    assert geo.GridIndex([]).locate(1, 2) is None
