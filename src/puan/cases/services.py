@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -208,13 +208,20 @@ def _validate_intake(actor, data: IntakeInput) -> Category:
     return category
 
 
+# `from_db` takes the columns in the model's order.
+_GRID_COLUMNS = [f.attname for f in Unit._meta.concrete_fields if f.attname in ("id", "name", "path")]
+
+
 def _resolve_place(actor, data: IntakeInput) -> tuple[Unit | None, str]:
     """(grid or None, area path) for the case, or a 422 that says what is wrong."""
     if data.lon is not None:
         hit = geo.locate(data.lon, data.lat)
         if hit is None:
             raise InvalidInput("该位置不在本区网格范围内，请核对经纬度。", field="lon")
-        return Unit(pk=hit.grid_id, path=hit.path, name=hit.grid_name), hit.path
+        # The grid as a read of its id, name and path alone would give it (the rest deferred).
+        known = {"id": hit.grid_id, "name": hit.grid_name, "path": hit.path}
+        grid = Unit.from_db(router.db_for_read(Unit), _GRID_COLUMNS, [known[name] for name in _GRID_COLUMNS])
+        return grid, hit.path
     if data.unit_id is not None:
         unit = Unit.objects.defer("boundary").filter(pk=data.unit_id, is_active=True).first()
         if unit is None or unit.level not in (UnitLevel.COMMUNITY, UnitLevel.GRID):
