@@ -155,43 +155,31 @@ def case_detail(
     }
 
 
-# The case page's collections, read on every `GET /cases/{id}` and every linked report:
-# each compiled once (`PreparedRead`), then run for the case in hand.
-_parties_read = PreparedRead(
-    lambda case_id: (
-        CaseParty.objects.filter(case_id=case_id).order_by("pk").values("role", "name", "phone", "id_number")
-    )
+def _rows_of_case(model, *names: str, order: str = "pk") -> PreparedRead:
+    """A case's rows of `model` in `order`, as dicts of `names`: compiled once."""
+    return PreparedRead(lambda case_id: model.objects.filter(case_id=case_id).order_by(order).values(*names))
+
+
+# The case page's collections, read on every `GET /cases/{id}` and every linked report.
+_parties_read = _rows_of_case(CaseParty, "role", "name", "phone", "id_number")
+_assists_read = _rows_of_case(
+    AssistTask, "id", "department_id", "department__name", "task", "status", "note", "created_at", "closed_at"
 )
-_assists_read = PreparedRead(
-    lambda case_id: (
-        AssistTask.objects.filter(case_id=case_id)
-        .order_by("pk")
-        .values("id", "department_id", "department__name", "task", "status", "note", "created_at", "closed_at")
-    )
-)
-_attachments_read = PreparedRead(
-    lambda case_id: (
-        Attachment.objects.filter(case_id=case_id).order_by("pk").values("id", "original_name", "content_type", "size")
-    )
-)
-_events_read = PreparedRead(
-    lambda case_id: (
-        CaseEvent.objects.filter(case_id=case_id)
-        .order_by("seq")
-        .values(
-            "seq",
-            "kind",
-            "from_state",
-            "to_state",
-            "actor__display_name",
-            "actor__username",
-            "actor_unit__name",
-            "tier",
-            "note",
-            "data",
-            "at",
-        )
-    )
+_attachments_read = _rows_of_case(Attachment, "id", "original_name", "content_type", "size")
+_events_read = _rows_of_case(
+    CaseEvent,
+    "seq",
+    "kind",
+    "from_state",
+    "to_state",
+    "actor__display_name",
+    "actor__username",
+    "actor_unit__name",
+    "tier",
+    "note",
+    "data",
+    "at",
+    order="seq",
 )
 
 
