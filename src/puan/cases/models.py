@@ -74,6 +74,19 @@ class Risk(models.TextChoices):
 RISK_RANK = {Risk.RED: 0, Risk.ORANGE: 1, Risk.YELLOW: 2}
 
 
+def _place_unit(verbose_name: str) -> models.ForeignKey:
+    """One of the units a case's place resolves to (grid, community, street)."""
+    return models.ForeignKey(
+        "org.Unit",
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+
+
 class Case(models.Model):
     tracking_code = models.CharField("查询码", max_length=20, unique=True)
     kind = models.CharField("类型", max_length=16, choices=CaseKind.choices)
@@ -88,33 +101,9 @@ class Case(models.Model):
     address = models.CharField("地址", max_length=300, blank=True)
     # No query looks cases up by these units (areas are `area_path` ranges) and units are
     # retired, not deleted: no index to keep up on every write.
-    grid = models.ForeignKey(
-        "org.Unit",
-        verbose_name="网格",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    community = models.ForeignKey(
-        "org.Unit",
-        verbose_name="社区/村",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    street = models.ForeignKey(
-        "org.Unit",
-        verbose_name="街道/镇",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    grid = _place_unit("网格")
+    community = _place_unit("社区/村")
+    street = _place_unit("街道/镇")
     # Where the case happened, as a unit path: unit-wide scopes see cases of their area.
     area_path = models.CharField("所在区域路径", max_length=200, db_index=True)
 
@@ -350,6 +339,11 @@ class CommandAlert(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    @classmethod
+    def for_red_case(cls, case: Case, now) -> CommandAlert:
+        """The alert a case raises on turning red (not yet written)."""
+        return cls(case=case, message=f"红色预警：{case.title}", created_at=now)
 
 
 class RiskRule(models.Model):

@@ -366,7 +366,7 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
         )
         for party in data.parties
     ]
-    alert = _red_alert(case, now) if case.risk == Risk.RED else None
+    alert = CommandAlert.for_red_case(case, now) if case.risk == Risk.RED else None
     return IntakePlan(
         actor=actor,
         data=data,
@@ -472,12 +472,8 @@ def _event(case, *, tier=None, **step) -> CaseEvent:
     return CaseEvent.record(case=case, tier=tier or case.tier, **step)
 
 
-def _red_alert(case: Case, now: datetime) -> CommandAlert:
-    return CommandAlert(case=case, message=f"红色预警：{case.title}", created_at=now)
-
-
 def _raise_red_alert(case: Case, now: datetime) -> None:
-    _insert_alert(_red_alert(case, now))
+    _insert_alert(CommandAlert.for_red_case(case, now))
     _log_red_case(case)
 
 

@@ -262,7 +262,7 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
             )
         )
         if changes["risk"] == Risk.RED and not was_red:
-            alerts.append(CommandAlert(case_id=case.pk, message=f"红色预警：{case.title}", created_at=now))
+            alerts.append(CommandAlert.for_red_case(case, now))
         digest.add("case_escalated", owner.pk, case.pk)
     update_columns(cases, sorted(fields))
     _insert_events(events, now)

@@ -89,7 +89,8 @@ def test_it_models_weekend_only_calendars():
 
 
 def _reference_add(calendar: WorkingCalendar, start: datetime, minutes: float) -> datetime:
-    """Working time added the plain way: an hour at a time on working days, then the rest."""
+    """Working time added the plain way, one whole day after another: each working day
+    offers its time up to midnight, until the rest fits."""
     local = start.astimezone(CST)
     remaining = timedelta(minutes=minutes)
     while True:
