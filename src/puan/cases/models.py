@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from puan.core.models import TimelineEvent
 from puan.core.pii import EncryptedTextField
@@ -225,6 +225,19 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.tracking_code} {self.title}"
 
+    def past_due(self, now) -> bool:
+        """Its resolution deadline has passed on its clock, which stands still while the
+        case is suspended (see `past_due_q`)."""
+        clock = self.suspended_at or now
+        return self.resolve_due_at is not None and clock > self.resolve_due_at
+
+
+def past_due_q(now) -> Q:
+    """Cases whose resolution deadline has passed on their clock: before `now`, or before
+    the moment a suspended clock stopped. The first term alone already reaches them through
+    a (state, deadline) index; the second only sets aside the suspended ones."""
+    return Q(resolve_due_at__lt=now) & (Q(suspended_at__isnull=True) | Q(resolve_due_at__lt=F("suspended_at")))
+
 
 class CaseEvent(TimelineEvent):
     """One line of a case's timeline: who did what, when, from which state to which."""
@@ -252,6 +265,9 @@ class PartyRole(models.TextChoices):
     APPLICANT = "applicant", "申请人"
     RESPONDENT = "respondent", "被申请人"
     OTHER = "other", "其他当事人"
+    # A later reporter of the same matter, whose report joined the case (the case's own
+    # reporter is on the case).
+    REPORTER = "reporter", "反映人"
 
 
 class CaseParty(models.Model):

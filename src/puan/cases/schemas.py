@@ -6,7 +6,7 @@ from enum import StrEnum
 from ninja import Field
 
 from puan.cases.models import CaseKind, CaseState, Channel, PartyRole, Risk
-from puan.core.schema import InputSchema, Schema
+from puan.core.schema import InputSchema, RowId, Schema
 from puan.taxonomy.models import Lane
 
 KindEnum = StrEnum("KindEnum", {k: k for k in CaseKind.values})
@@ -14,7 +14,8 @@ ChannelEnum = StrEnum("ChannelEnum", {k: k for k in Channel.values})
 RiskEnum = StrEnum("RiskEnum", {k: k for k in Risk.values})
 StateEnum = StrEnum("StateEnum", {k: k for k in CaseState.values})
 LaneEnum = StrEnum("LaneEnum", {k: k for k in Lane.values})
-PartyRoleEnum = StrEnum("PartyRoleEnum", {k: k for k in PartyRole.values})
+# The parties a report names; its reporter comes in the reporter fields.
+PartyRoleEnum = StrEnum("PartyRoleEnum", {k: k for k in PartyRole.values if k != PartyRole.REPORTER})
 
 
 class Action(StrEnum):
@@ -71,7 +72,7 @@ class CaseIn(InputSchema):
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude (WGS-84); resolved to a grid")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude (WGS-84)")
     address: str = Field("", max_length=300)
-    unit_id: int | None = Field(None, description="Community or grid, when there are no coordinates")
+    unit_id: RowId | None = Field(None, description="Community or grid, when there are no coordinates")
     facts: Facts = Field(default_factory=Facts, description="Facts for the risk colour")
     reporter_name: str = Field("", max_length=50)
     reporter_phone: str = Field("", max_length=20, description="Stored encrypted; recognises repeat reporters")
@@ -79,7 +80,7 @@ class CaseIn(InputSchema):
     parties: list[PartyIn] = Field(default_factory=list, max_length=50)
     handled_on_spot: bool = Field(False, description="Grid worker handled it on the spot (needs outcome + evidence)")
     outcome: str = Field("", max_length=4000, description="On-the-spot outcome")
-    evidence_ids: list[int] = Field(default_factory=list, max_length=20, description="Ids from POST /attachments")
+    evidence_ids: list[RowId] = Field(default_factory=list, max_length=20, description="Ids from POST /attachments")
     observed_at: datetime | None = Field(
         None,
         description="When the reporter saw it, for a report sent later (queued on a phone without network): "
@@ -190,7 +191,12 @@ class CaseDetail(CaseListItem):
 class IntakeOut(Schema):
     linked: bool = Field(..., description="True when the report joined an existing open case")
     earlier_reports: int = Field(..., description="Earlier cases of the same reporter in this category")
-    case: CaseDetail
+    tracking_code: str = Field(
+        ..., description="Tracking code of the case the report now belongs to: it follows the case's public steps"
+    )
+    case: CaseDetail | None = Field(
+        ..., description="The case; null when the report joined an open case outside the caller's scope"
+    )
 
 
 class CasePage(Schema):
@@ -216,14 +222,14 @@ class ActionIn(InputSchema):
     category: str | None = Field(None, max_length=16, description="triage: new category code")
     lane: LaneEnum | None = Field(None, description="triage: lane override")
     facts: Facts | None = Field(None, description="triage / update_facts: new facts")
-    lead_department_id: int | None = Field(None, description="assign: lead department (default: the category's)")
+    lead_department_id: RowId | None = Field(None, description="assign: lead department (default: the category's)")
     assists: list[AssistIn] | None = Field(None, description="assign: assisting departments")
-    department_id: int | None = Field(None, description="add_assist: the department")
+    department_id: RowId | None = Field(None, description="add_assist: the department")
     task: str | None = Field(None, max_length=500, description="add_assist: its task")
-    task_id: int | None = Field(None, description="close_assist: the task")
+    task_id: RowId | None = Field(None, description="close_assist: the task")
     status: str | None = Field(None, description="close_assist: done | waived")
     outcome: str | None = Field(None, max_length=4000, description="resolve: what was done")
-    evidence_ids: list[int] | None = Field(None, max_length=20, description="resolve: attachment ids")
+    evidence_ids: list[RowId] | None = Field(None, max_length=20, description="resolve: attachment ids")
     satisfaction: int | None = Field(None, ge=1, le=5, description="rate: 1 (very unsatisfied) … 5 (very satisfied)")
     risk: RiskEnum | None = Field(None, description="override_risk: the new colour")
     days: int | None = Field(
@@ -233,7 +239,7 @@ class ActionIn(InputSchema):
 
 
 class AssistIn(InputSchema):
-    department_id: int
+    department_id: RowId
     task: str = Field(..., min_length=1, max_length=500)
 
 

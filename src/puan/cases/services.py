@@ -31,6 +31,7 @@ from puan.cases.models import (
     CaseState,
     Channel,
     CommandAlert,
+    PartyRole,
     Risk,
 )
 from puan.cases.risk import active_rules, clean_facts, grade
@@ -111,6 +112,18 @@ class PartyInput:
     name: str
     phone: str = ""
     id_number: str = ""
+
+    def row(self, case: Case) -> CaseParty:
+        """The party of `case`: PII encrypted on save, with its blind indexes."""
+        return CaseParty(
+            case=case,
+            role=self.role,
+            name=self.name.strip()[:100],
+            phone=self.phone,
+            phone_index=blind_index("phone", self.phone),
+            id_number=self.id_number,
+            id_index=blind_index("id_number", self.id_number),
+        )
 
 
 @dataclass
@@ -273,20 +286,26 @@ def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetim
 
 
 # Intake counts a reporter's earlier cases of the category whenever a phone or an ID
-# number comes with the report: also written once. The `> ''` term names the condition of
-# the blind index's partial index, so that both databases know they may use it.
+# number comes with the report: the cases they reported, and those their reports joined
+# (where they are a party as 反映人). Also written once. The `> ''` term names the
+# condition of the blind index's partial index, so that both databases know they may use it.
 _EARLIER_SQL = {
-    column: f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {column} = %s AND {column} > '' AND category_id = %s"
-    for column in ("reporter_id_index", "reporter_phone_index")
+    column: (
+        f"SELECT COUNT(*) FROM (SELECT id FROM {Case._meta.db_table}"
+        f" WHERE reporter_{column} = %s AND reporter_{column} > '' AND category_id = %s"
+        f" UNION SELECT p.case_id FROM {CaseParty._meta.db_table} p JOIN {Case._meta.db_table} c ON c.id = p.case_id"
+        f" WHERE p.{column} = %s AND p.role = '{PartyRole.REPORTER}' AND c.category_id = %s) AS earlier"
+    )
+    for column in ("id_index", "phone_index")
 }
 
 
 def _earlier_cases_of_reporter(phone_index: str, id_index: str, category: Category) -> int:
     if not phone_index and not id_index:
         return 0
-    column, value = ("reporter_id_index", id_index) if id_index else ("reporter_phone_index", phone_index)
+    column, value = ("id_index", id_index) if id_index else ("phone_index", phone_index)
     with connection.cursor() as cursor:
-        cursor.execute(_EARLIER_SQL[column], [value, category.pk])
+        cursor.execute(_EARLIER_SQL[column], [value, category.pk, value, category.pk])
         return cursor.fetchone()[0]
 
 
@@ -354,18 +373,7 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
         resolved_at=now if on_spot else None,
     )
     events = _first_timeline(case, actor, data, now, earlier=earlier, observed_at=observed_at)
-    parties = [
-        CaseParty(
-            case=case,
-            role=party.role,
-            name=party.name.strip()[:100],
-            phone=party.phone,
-            phone_index=blind_index("phone", party.phone),
-            id_number=party.id_number,
-            id_index=blind_index("id_number", party.id_number),
-        )
-        for party in data.parties
-    ]
+    parties = [party.row(case) for party in data.parties]
     alert = CommandAlert.for_red_case(case, now) if case.risk == Risk.RED else None
     return IntakePlan(
         actor=actor,
@@ -534,10 +542,48 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
         },
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
+    _keep_joined_people(case, data)
     if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
         district_case = _send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警")
         case = case_with_units(district_case.pk, category=category)
     return case
+
+
+def _keep_joined_people(case: Case, data: IntakeInput) -> None:
+    """The people a joined report names stay with the case, each once: its reporter, as a
+    further 反映人 who can be called back and is recognised on later reports, and the
+    parties it names."""
+    named = list(data.parties)
+    if data.reporter_name.strip() or data.reporter_phone or data.reporter_id_number:
+        named.append(
+            PartyInput(
+                role=PartyRole.REPORTER,
+                name=data.reporter_name,
+                phone=data.reporter_phone,
+                id_number=data.reporter_id_number,
+            )
+        )
+    if not named:
+        return
+
+    def who(role: str, name: str, phone_index: str, id_index: str) -> tuple:
+        # One person: the same blind index, or, without one, the same name in the same role.
+        index = id_index or phone_index
+        return ("index", index) if index else (role, name.strip())
+
+    known = {
+        who(role, name, phone_index, id_index)
+        for role, name, phone_index, id_index in case.parties.values_list("role", "name", "phone_index", "id_index")
+    }
+    known.add(who(PartyRole.REPORTER, case.reporter_name, case.reporter_phone_index, case.reporter_id_index))
+    rows = []
+    for party in named:
+        row = party.row(case)
+        key = who(row.role, row.name, row.phone_index, row.id_index)
+        if key not in known:
+            known.add(key)
+            rows.append(row)
+    CaseParty.objects.bulk_create(rows)
 
 
 # --- moves ----------------------------------------------------------------------------
@@ -599,6 +645,14 @@ def _commit_move(
     if updated != 1:
         raise ConcurrentChange()
     from_state = case.state
+    if (
+        action != "resume"
+        and case.suspended_at is not None
+        and "suspended_at" in updates
+        and not updates["suspended_at"]
+    ):
+        # A fresh deadline clock (new tier, owner or colour) replaced the suspended one.
+        data = {**(data or {}), "suspension_ended": True}
     case.refresh_from_db()
     _event(
         case,
@@ -862,7 +916,7 @@ def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids:
         raise Conflict(f"协办任务尚未完成：{names}。", code="assists_open")
     now = timezone.now()
     data = {"evidence": evidence_ids or []}
-    if case.resolve_due_at is not None and now > case.resolve_due_at:
+    if case.past_due(now):
         # Past the deadline in force, whether or not the sweep has marked it yet: the
         # resolution itself says so, and the on-time figures count it as late.
         data["overdue"] = True

@@ -19,7 +19,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from puan.accounts.scope import scope_for
-from puan.cases.models import OPEN_STATES, Case, CommandAlert, Risk
+from puan.cases.models import OPEN_STATES, Case, CommandAlert, Risk, past_due_q
 from puan.command.definitions import DAILY_FIELDS, DEPARTMENT_FIELDS, HEX_LEVELS, HEX_RESOLUTION, OPEN_FIELDS
 from puan.command.geo import unit_geometries
 from puan.command.models import (
@@ -117,7 +117,7 @@ def open_by_colour(unit: Unit) -> dict[str, int]:
 def overdue_count(unit: Unit, now: datetime) -> int:
     """Open cases whose resolution deadline has passed: live, and cheap, since the
     (state, deadline) index leads straight to the few that are overdue."""
-    return _open_cases_in(unit).filter(resolve_due_at__lt=now).count()
+    return _open_cases_in(unit).filter(past_due_q(now)).count()
 
 
 def _by_child(unit: Unit, now: datetime, *, overdue: bool) -> dict[str, dict[str, int]]:
@@ -132,7 +132,7 @@ def _by_child(unit: Unit, now: datetime, *, overdue: bool) -> dict[str, dict[str
         cut = len(unit.path) + PATH_SEGMENT_WIDTH
         rows = (
             _open_cases_in(unit)
-            .filter(resolve_due_at__lt=now)
+            .filter(past_due_q(now))
             .annotate(child=Substr("area_path", 1, cut))
             .values("child")
             .annotate(n=Count("pk"))
@@ -426,7 +426,7 @@ def departments_for(
     sums = {r["department_id"]: {f: int(r[f] or 0) for f in DEPARTMENT_FIELDS} for r in rows}
     overdue = dict(
         _open_cases_in(unit)
-        .filter(resolve_due_at__lt=now, lead_department__isnull=False)
+        .filter(past_due_q(now), lead_department__isnull=False)
         .values("lead_department_id")
         .annotate(n=Count("pk"))
         .values_list("lead_department_id", "n")

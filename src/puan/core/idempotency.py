@@ -1,8 +1,9 @@
 """`Idempotency-Key`: a retried request returns the first answer and creates nothing twice.
 
 The key row is written in the same transaction as the work it records. Two concurrent
-requests with one key cannot both commit: the second trips the unique constraint, its
-work rolls back, and it answers with the first one's stored response.
+requests with one key cannot both commit: the second trips the unique constraint (or a
+refusal because the first has already done the work), its work rolls back, and it answers
+with the first one's stored response.
 
 The write (`work`) and the answer built from its result (`answer`) are separate steps so
 that, without a key, the answer is read after the commit: the write transaction then lasts
@@ -21,7 +22,7 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from pydantic import BaseModel
 
-from puan.core.errors import InvalidInput
+from puan.core.errors import DomainError, InvalidInput
 from puan.core.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 100
@@ -79,7 +80,10 @@ def run_once(
                 key=key, user=owner, scope=scope, request_hash=fingerprint, status=status, response=body
             )
             return status, body
-    except IntegrityError:
+    except (IntegrityError, DomainError):
+        # Either the same request under this key committed first while this one ran (the
+        # key's unique constraint, or work the first one has already done, such as
+        # claiming the same attachments): answer as it did. Otherwise the error stands.
         existing = IdempotencyKey.objects.filter(user=owner, scope=scope, key=key).first()
         if existing is None:
             raise

@@ -64,7 +64,8 @@ class Plan:
     mark_80_at: datetime
 
     def case_fields(self) -> dict:
-        """The Case columns that carry this plan; the sweep's next look is the 50% mark."""
+        """The Case columns that carry this plan; the sweep's next look is the 50% mark.
+        A fresh plan's clock runs: a suspension of the clock it replaces ends with it."""
         return {
             "sla_started_at": self.started_at,
             "respond_due_at": self.respond_due_at,
@@ -74,6 +75,7 @@ class Plan:
             "next_sla_at": self.mark_50_at,
             "sla_stage": 0,
             "is_overdue": False,
+            "suspended_at": None,
         }
 
 

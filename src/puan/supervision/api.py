@@ -95,8 +95,7 @@ def _case_out(case, now: datetime) -> dict:
         "state": case.state,
         "owner_unit": _unit(case.owner_unit),
         "resolve_due_at": case.resolve_due_at,
-        "is_overdue": case.state in OPEN_STATES
-        and (case.is_overdue or (case.resolve_due_at is not None and case.resolve_due_at < now)),
+        "is_overdue": case.state in OPEN_STATES and (case.is_overdue or case.past_due(now)),
     }
 
 

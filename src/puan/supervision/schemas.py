@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from ninja import Field
 
-from puan.core.schema import InputSchema, Schema
+from puan.core.schema import InputSchema, RowId, Schema
 from puan.supervision.models import OrderKind, OrderState
 
 OrderKindEnum = StrEnum("OrderKindEnum", {k: k for k in OrderKind.values})
@@ -24,10 +24,12 @@ class OrderAction(StrEnum):
 
 class OrderIn(InputSchema):
     kind: OrderKindEnum = Field(..., description=KIND_HELP)
-    unit_id: int = Field(..., description="The addressed unit (受文单位): street/town, community/village or department")
+    unit_id: RowId = Field(
+        ..., description="The addressed unit (受文单位): street/town, community/village or department"
+    )
     title: str = Field(..., min_length=1, max_length=200)
     instructions: str = Field("", max_length=4000, description="What the unit is to do (工作要求)")
-    case_ids: list[int] = Field(
+    case_ids: list[RowId] = Field(
         default_factory=list,
         max_length=200,
         description="Cases the order covers (at least one for verification, supervision and reminder)",

@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from puan.accounts.scope import scope_for
-from puan.cases.models import OPEN_STATES, Case
+from puan.cases.models import OPEN_STATES, Case, past_due_q
 from puan.cases.selectors import case_list_visible_to
 from puan.core.errors import InvalidInput, NotVisible
 from puan.org.models import Unit, UnitLevel, subtree_q
@@ -112,7 +112,7 @@ def overdue_cases_for_unit(*, user, unit_id: int, now: datetime | None = None) -
     return (
         case_list_visible_to(user=user)
         .filter(belongs, state__in=OPEN_STATES)
-        .filter(Q(is_overdue=True) | Q(resolve_due_at__lt=now))
+        .filter(Q(is_overdue=True) | past_due_q(now))
         .annotate(under_supervision=Exists(supervised))
         .select_related("owner_unit")
         .order_by("resolve_due_at", "pk")

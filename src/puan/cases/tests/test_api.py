@@ -65,6 +65,24 @@ def test_it_says_when_a_report_was_linked_to_an_open_case(api, people):
     assert second.status_code == 200
     assert second.json()["linked"] is True and second.json()["case"]["id"] == first["id"]
     assert second.json()["case"]["report_count"] == 2
+    assert second.json()["tracking_code"] == first["tracking_code"]
+
+
+def test_it_shows_a_linked_case_only_to_those_who_may_see_it(api, people):
+    lon, lat = IN_GRID_A1
+    first = intake(people.grid_worker, category="G11-01", kind="event", lon_lat=(lon, lat), reporter_name="梁志明").case
+    # A citizen reports the same thing 40 m away: it joins the grid worker's case, which
+    # the citizen may not read.
+    api.login_as(people.volunteer)
+    answer = api.post("/api/v1/cases", report(kind="event", channel="app", category="G11-01", at=(lon + 0.0004, lat)))
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["linked"] is True and body["case"] is None
+    assert body["tracking_code"] == first.tracking_code
+    assert "梁志明" not in answer.content.decode()
+    assert api.get(f"/api/v1/cases/{first.pk}").status_code == 404
+    first.refresh_from_db()
+    assert first.report_count == 2
 
 
 @pytest.mark.parametrize(
@@ -101,6 +119,13 @@ def test_it_never_answers_500_to_garbage(api, people):
     assert api.post("/api/v1/cases/1/actions/fly", {"version": 1}).status_code == 422
     assert api.get("/api/v1/cases", {"cursor": "%%%"}).status_code == 422
     assert api.get("/api/v1/cases", {"created_from": "yesterday"}).status_code == 422
+    # Integers past what the database stores are refused up front.
+    huge = 10**20
+    assert api.post("/api/v1/cases", report(evidence_ids=[huge])).json()["field"] == "evidence_ids.0"
+    assert api.post("/api/v1/cases", report(unit_id=huge, lon=None, lat=None)).status_code == 422
+    assert api.get("/api/v1/cases", {"tier": [huge]}).status_code == 422
+    assert api.post("/api/v1/cases/1/actions/add_assist", {"version": 1, "department_id": huge}).status_code == 422
+    assert api.post("/api/v1/cases/1/actions/resolve", {"version": 1, "evidence_ids": [huge]}).status_code == 422
 
 
 def act(api, case_id, action, **body):

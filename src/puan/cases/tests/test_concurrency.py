@@ -215,3 +215,33 @@ def test_it_creates_one_case_for_two_concurrent_intakes_with_one_idempotency_key
     # Both requests of a round usually get past the early look-up of the key and both take the
     # report in: then the key's unique constraint, not the look-up, keeps the second case out.
     assert len(intakes) > ROUNDS, "the two requests never overlapped: nothing was raced"
+
+
+def test_it_reads_a_case_while_another_request_is_writing_it(world, api):
+    """A plain read takes no write lock: on SQLite it does not queue behind a writer that
+    holds the database's one write lock (on PostgreSQL, a writer's row lock)."""
+    from django.db import transaction
+
+    people = People(world)
+    case = intake(people.grid_worker).case
+    api.login_as(people.grid_worker)
+    assert api.get(f"/api/v1/cases/{case.pk}").status_code == 200  # the token's first use is noted now
+    holding, read_done, released = threading.Event(), threading.Event(), threading.Event()
+
+    def writer(_barrier):
+        with transaction.atomic():
+            Case.objects.select_for_update().filter(pk=case.pk).update(title="正在修改")
+            holding.set()
+            read_done.wait(timeout=15)  # long past the read unless it queued behind this
+        released.set()
+
+    def reader(_barrier):
+        assert holding.wait(timeout=15)
+        status = api.get(f"/api/v1/cases/{case.pk}").status_code
+        finished_while_held = not released.is_set()
+        read_done.set()
+        return status, finished_while_held
+
+    outcomes = race(writer, reader)
+    assert outcomes[0] == ("returned", None), outcomes
+    assert outcomes[1] == ("returned", (200, True)), outcomes

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from puan.cases import services as svc
-from puan.cases.models import AssistTask, Case, CaseEvent, CaseState, CommandAlert, Risk
+from puan.cases.models import AssistTask, Case, CaseEvent, CaseParty, CaseState, CommandAlert, Risk
 from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_B1, People, intake
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.taxonomy.models import Lane
@@ -108,6 +108,26 @@ def test_it_recognises_a_repeat_reporter_by_blind_index(world, people):
     assert not second.linked and second.similar_earlier == 1
     assert second.case.reporter_phone_index == first.case.reporter_phone_index
     assert second.case.risk_facts["repeat_reports"] == 1
+
+
+def test_it_keeps_the_people_a_joined_report_names(world, people):
+    lon, lat = IN_GRID_A1
+    first = intake(people.community, channel="window", reporter_name="王建国", reporter_phone="13912345678").case
+    nearby = (lon + 0.0004, lat)
+    joined = {
+        "reporter_name": "李秀英",
+        "reporter_phone": "13822223333",
+        "parties": [svc.PartyInput(role="respondent", name="陈国强", phone="13700001111")],
+    }
+    assert intake(people.community, channel="hotline", lon_lat=nearby, **joined).linked
+    # Told again by the same people, and once more by the case's own reporter: nobody twice.
+    assert intake(people.community, channel="hotline", lon_lat=nearby, **joined).linked
+    assert intake(people.community, channel="hotline", lon_lat=nearby, reporter_phone="139 1234 5678").linked
+    parties = {(p.role, p.name, p.phone) for p in CaseParty.objects.filter(case=first)}
+    assert parties == {("reporter", "李秀英", "13822223333"), ("respondent", "陈国强", "13700001111")}
+    # The joined reporter is recognised when they report again, elsewhere.
+    again = intake(people.community, channel="hotline", lon_lat=IN_GRID_B1, reporter_phone="13822223333")
+    assert not again.linked and again.similar_earlier == 1
 
 
 def test_it_refuses_internal_categories_and_staff_channels_to_citizens(world, people):

@@ -113,6 +113,43 @@ def test_it_moves_deadlines_on_by_the_paused_time(people):
     assert [e.kind for e in case.events.order_by("seq")][-3:] == ["request_suspension", "decide_request", "resume"]
 
 
+def suspended(people, case):
+    case = sla.case_request_suspension(case=case, actor=people.community, version=case.version, note="等待鉴定结果")
+    return sla.case_decide_request(case=case, actor=people.street, version=case.version, approve=True)
+
+
+def test_it_ends_a_suspension_when_a_move_starts_a_fresh_clock(people):
+    case = suspended(people, in_progress(people))
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="调解不成，上报街道")
+    assert case.suspended_at is None and case.next_sla_at == case.sla_mark_50_at
+    assert sla.case_clock(case).light == "green"
+    assert case.events.order_by("seq").last().data["suspension_ended"] is True
+    # The street's new clock is watched by the sweep like any other.
+    assert sweep(now=case.sla_mark_50_at).reminded_50 == 1
+
+
+def test_it_counts_lateness_on_the_clock_that_stood_still(people, world):
+    from puan.command.selectors import overdue_count
+
+    now = timezone.now()
+    on_time = suspended(people, in_progress(people))
+    late = suspended(people, in_progress(people, lon_lat=(113.412, 23.102)))
+    # Both deadlines have passed now; only the second passed before its clock was stopped.
+    Case.objects.filter(pk=on_time.pk).update(
+        resolve_due_at=now - timedelta(hours=1), suspended_at=now - timedelta(hours=2)
+    )
+    Case.objects.filter(pk=late.pk).update(
+        resolve_due_at=now - timedelta(hours=2), suspended_at=now - timedelta(hours=1)
+    )
+    assert overdue_count(world.district, now) == 1
+    resolved = {}
+    for case in (on_time, late):
+        case.refresh_from_db()
+        case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已调解")
+        resolved[case.pk] = case.events.order_by("seq").last().data.get("overdue", False)
+    assert resolved == {on_time.pk: False, late.pk: True}
+
+
 def test_it_grants_one_extension_with_approval(people):
     petition = in_progress(people, category="G16-02", kind="petition")  # difficult lane, petition policy
     assert (petition.resolve_due_at - petition.sla_started_at).days == 60

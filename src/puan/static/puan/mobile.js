@@ -202,8 +202,8 @@
 
   // --- the queue ----------------------------------------------------------------------
   function describe(item) {
-    if (item.state === "sent" && item.kind === "case" && item.result && item.result.case) {
-      return item.result.case.tracking_code + (item.result.linked ? T.linked : "");
+    if (item.state === "sent" && item.kind === "case" && item.result && item.result.tracking_code) {
+      return item.result.tracking_code + (item.result.linked ? T.linked : "");
     }
     if (item.state === "sent" && item.kind === "checkin" && item.result && item.result.grid) {
       return item.result.grid.name;

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from puan.accounts.tests.factories import make_user
+from puan.core.errors import InvalidInput
+from puan.core.idempotency import run_once
+from puan.core.models import IdempotencyKey
+
+pytestmark = pytest.mark.django_db
+
+
+class Report(BaseModel):
+    title: str
+
+
+def test_it_answers_a_retry_as_the_first_request_that_finished_while_it_ran():
+    user = make_user(username="grid_retry")
+    payload = Report(title="井盖缺失")
+    claimed: list[str] = []
+
+    def work(*_prepared):
+        # The first request claims what the report brought (its photos, say); a retry
+        # finds it claimed and is refused.
+        if claimed:
+            raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
+        claimed.append("photo")
+        return "case-1"
+
+    def answer(result):
+        return 201, {"case": result}
+
+    def first_request_finishes_meanwhile():
+        # The retry has passed its check for a stored answer; the first request, still
+        # running then, commits now.
+        assert run_once(key="k-1", user=user, scope="s", payload=payload, work=work, answer=answer) == (
+            201,
+            {"case": "case-1"},
+        )
+
+    retry = run_once(
+        key="k-1",
+        user=user,
+        scope="s",
+        payload=payload,
+        prepare=first_request_finishes_meanwhile,
+        work=work,
+        answer=answer,
+    )
+    assert retry == (201, {"case": "case-1"})
+    assert IdempotencyKey.objects.filter(key="k-1").count() == 1
+
+
+def test_it_lets_a_refusal_stand_when_no_request_under_the_key_finished():
+    user = make_user(username="grid_refused")
+
+    def work():
+        raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
+
+    with pytest.raises(InvalidInput):
+        run_once(key="k-2", user=user, scope="s", payload=Report(title="x"), work=work, answer=lambda r: (201, {}))
+    assert not IdempotencyKey.objects.filter(key="k-2").exists()
