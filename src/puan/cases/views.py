@@ -78,7 +78,7 @@ class QueueFilterForm(PageForm):
         required=False,
         choices=[("", _("全部待办"))] + [(s.value, pgettext_lazy("state", s.label)) for s in OPEN_STATES],
     )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput)
 
 
 @dataclass

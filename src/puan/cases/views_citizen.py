@@ -18,7 +18,7 @@ from puan.cases.models import DONE_STATES, Case, CaseKind, CaseState, Channel
 from puan.cases.selectors import case_get_by_tracking_code
 from puan.cases.views import category_groups
 from puan.cases.views_intake import communities
-from puan.cases.views_receipt import follow_url, pdf_response, receipt_pdf
+from puan.cases.views_receipt import follow_url, joined_report, pdf_response, receipt_pdf, remember_joined
 from puan.core.errors import ConcurrentChange, DomainError, InvalidInput, NotAllowed, NotVisible, RateLimited
 from puan.core.pii import is_valid_phone
 from puan.org import geo
@@ -188,8 +188,9 @@ def citizen_appeal(request: HttpRequest) -> HttpResponse:
     form = AppealForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
+            data = form.intake_input()
             try:
-                result = svc.case_intake(actor=None, data=form.intake_input())
+                result = svc.case_intake(actor=None, data=data)
             except InvalidInput as error:
                 field = {"lon": "unit_id", "lat": "unit_id", "channel": None, "kind": None}.get(
                     error.field or "", error.field
@@ -200,6 +201,8 @@ def citizen_appeal(request: HttpRequest) -> HttpResponse:
             else:
                 codes = [result.case.tracking_code, *request.session.get(SESSION_KEY, [])]
                 request.session[SESSION_KEY] = list(dict.fromkeys(codes))[:5]
+                if result.linked:
+                    remember_joined(request, result.case, title=data.title, address=data.address)
                 return redirect("citizen:appeal_done")
         return render(request, "cases/citizen_appeal.html", {"form": form}, status=422)
     return render(request, "cases/citizen_appeal.html", {"form": form})
@@ -214,7 +217,8 @@ def citizen_appeal_done(request: HttpRequest) -> HttpResponse:
     case = Case.objects.select_related("category", "owner_unit").filter(tracking_code=codes[0]).first()
     if case is None:
         return redirect("citizen:home")
-    return render(request, "cases/citizen_appeal_done.html", {"case": case})
+    context = {"case": case, "joined": joined_report(request, case)}
+    return render(request, "cases/citizen_appeal_done.html", context)
 
 
 @never_cache
@@ -229,7 +233,8 @@ def citizen_receipt(request: HttpRequest, code: str) -> HttpResponse:
         .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
         .get(tracking_code=code.upper())
     )
-    return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request)))
+    joined = joined_report(request, case)
+    return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), joined=joined))
 
 
 def _track_page(request: HttpRequest, form: TrackForm, *, view=None, rate_form=None, notice=None, status=200):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext, gettext_lazy
@@ -18,6 +18,7 @@ from puan.cases import services as svc
 from puan.cases.models import OPEN_STATES, CaseKind, Channel
 from puan.cases.selectors import CaseFilters, case_get_visible, case_page
 from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, _visible, category_groups
+from puan.cases.views_receipt import joined_case_or_404, joined_report, remember_joined
 from puan.core.errors import DomainError, InvalidInput, NotAllowed, NotVisible
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel, subtree_q
@@ -206,6 +207,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             else:
                 target = redirect("cases:intake_done", case_id=result.case.pk)
                 if result.linked:
+                    data = form.cleaned_data
+                    remember_joined(request, result.case, title=data["title"], address=data.get("address", ""))
                     target["Location"] += "?linked=1"
                 return target
         status = 422
@@ -215,8 +218,18 @@ def intake(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def intake_done(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _visible(request.user, case_id)
-    return render(request, "cases/intake_done.html", {"case": case, "linked": request.GET.get("linked") == "1"})
+    """What the clerk hands on: the tracking code and receipt. A report that joined an open
+    case shows itself with that case's code, unit and deadline, and the case itself only
+    if the clerk may see it."""
+    linked = request.GET.get("linked") == "1"
+    try:
+        case, visible = _visible(request.user, case_id), True
+        joined = joined_report(request, case) if linked else None
+    except Http404:
+        case, joined = joined_case_or_404(request, case_id)
+        visible = False
+    context = {"case": case, "linked": linked or joined is not None, "joined": joined, "visible": visible}
+    return render(request, "cases/intake_done.html", context)
 
 
 @require_GET
@@ -265,7 +278,7 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
     area = _area_of(g)
     found = {}
     open_states = [str(s) for s in OPEN_STATES]
-    merge_into = None
+    merge_into, merge_hidden = None, False
     point = _point_of(g)
     if category and point is not None:
         target = svc.duplicate_target(category_code=category, lon=point[0], lat=point[1])
@@ -273,16 +286,19 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
             try:
                 merge_into = case_get_visible(user=request.user, case_id=target)
             except NotVisible:
-                merge_into = None  # joined all the same; the clerk just cannot open it
+                merge_hidden = True  # joined all the same; the clerk just cannot open it
             else:
                 found[merge_into.pk] = merge_into
     if category and area is not None:
-        rows, _next = case_page(
-            user=request.user,
-            filters=CaseFilters(state=open_states, category=category, unit=area),
-            cursor=None,
-            limit=5,
-        )
+        try:
+            rows, _next = case_page(
+                user=request.user,
+                filters=CaseFilters(state=open_states, category=category, unit=area),
+                cursor=None,
+                limit=5,
+            )
+        except InvalidInput:  # a unit that does not exist: nothing there to suggest
+            rows = []
         found.update({c.pk: c for c in rows})
     address = g.get("address", "").strip()[:100]
     if len(address) >= 4:
@@ -293,7 +309,7 @@ def intake_similar(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/intake.html#similar",
-        {"similar": list(found.values())[:8], "merge_into": merge_into},
+        {"similar": list(found.values())[:8], "merge_into": merge_into, "merge_hidden": merge_hidden},
     )
 
 

@@ -3,9 +3,11 @@ when, and how the citizen follows it. ReportLab's built-in CJK font needs no fon
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from io import BytesIO
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -13,12 +15,63 @@ from puan.cases.models import Case
 from puan.core.pdf import cjk_font, pdf_escape
 from puan.web.http import staff_required
 
+# --- reports that joined an open case -------------------------------------------------
+
+# Tracking code → what a report made in this browser session said, for reports that joined
+# an open case somebody else had reported: their reporter's pages and receipt show their
+# own report, not the case's title and address, which may name other people.
+JOINED_KEY = "joined_reports"
+JOINED_KEPT = 10
+
+
+@dataclass(frozen=True)
+class JoinedReport:
+    title: str
+    address: str
+    reported_at: datetime
+
+
+def remember_joined(request: HttpRequest, case: Case, *, title: str, address: str) -> None:
+    kept = dict(request.session.get(JOINED_KEY, {}))
+    kept.pop(case.tracking_code, None)
+    kept[case.tracking_code] = {
+        "title": title.strip()[:200],
+        "address": address.strip()[:300],
+        "at": timezone.now().isoformat(),
+    }
+    request.session[JOINED_KEY] = dict(list(kept.items())[-JOINED_KEPT:])
+
+
+def joined_report(request: HttpRequest, case: Case) -> JoinedReport | None:
+    kept = request.session.get(JOINED_KEY, {}).get(case.tracking_code)
+    if kept is None:
+        return None
+    return JoinedReport(kept["title"], kept["address"], datetime.fromisoformat(kept["at"]))
+
+
+def joined_case_or_404(request: HttpRequest, case_id: int) -> tuple[Case, JoinedReport]:
+    """A case outside the user's scope that their own report, made in this session, joined:
+    what its reporter may still be told (its tracking code, category, handling unit and
+    deadline), or a 404 like any other case they may not see."""
+    case = (
+        Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street")
+        .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
+        .filter(pk=case_id)
+        .first()
+    )
+    joined = joined_report(request, case) if case is not None else None
+    if joined is None:
+        raise Http404("案件不存在或无权查看。")
+    return case, joined
+
 
 def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y年%m月%d日 %H:%M") if value else "—"
 
 
-def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
+def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "", joined: JoinedReport | None = None) -> bytes:
+    """The receipt of a report: the case's own, or, for a report that `joined` an open
+    case, that report's title, address and time with the case's code, unit and deadline."""
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_CENTER
     from reportlab.lib.pagesizes import A4
@@ -44,15 +97,21 @@ def receipt_pdf(case: Case, *, follow_url: str, clerk: str = "") -> bytes:
         )
         if p
     )
+    reported = joined or JoinedReport(case.title, case.address, case.created_at)
     rows = [
         ("查询码", Paragraph(case.tracking_code, code)),
-        ("反映事项", Paragraph(pdf_escape(case.title), body)),
+        ("反映事项", Paragraph(pdf_escape(reported.title), body)),
         ("事项分类", Paragraph(pdf_escape(f"{case.category.group.name} / {case.category.name}"), body)),
-        ("受理渠道", Paragraph(case.get_channel_display(), body)),
-        ("登记时间", Paragraph(_when(case.created_at), body)),
+        *([] if joined else [("受理渠道", Paragraph(case.get_channel_display(), body))]),
+        ("登记时间", Paragraph(_when(reported.reported_at), body)),
         (
             "事发地点",
-            Paragraph(pdf_escape(" ".join(p for p in (case.address, place and f"（{place}）") if p) or "—"), body),
+            Paragraph(pdf_escape(" ".join(p for p in (reported.address, place and f"（{place}）") if p) or "—"), body),
+        ),
+        *(
+            [("合并办理", Paragraph("此前已有人反映同一事项，本次反映已并入该工单一并办理，查询码沿用原工单。", body))]
+            if joined
+            else []
         ),
         ("责任单位", Paragraph(pdf_escape(case.owner_unit.name), body)),
         ("办结时限", Paragraph(_when(case.resolve_due_at), body)),
@@ -134,6 +193,12 @@ def follow_url(request: HttpRequest) -> str:
 def case_receipt(request: HttpRequest, case_id: int) -> HttpResponse:
     from puan.cases.views import _visible  # the one "visible or 404" of the workbench
 
-    case = _visible(request.user, case_id)
+    # The receipt of a report that joined the case (`?joined=1`, from the page that said
+    # so) is that report's; a case outside the user's scope has no other receipt for them.
+    try:
+        case = _visible(request.user, case_id)
+        joined = joined_report(request, case) if request.GET.get("joined") == "1" else None
+    except Http404:
+        case, joined = joined_case_or_404(request, case_id)
     clerk = request.user.display_name or request.user.username
-    return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), clerk=clerk))
+    return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), clerk=clerk, joined=joined))

@@ -90,7 +90,8 @@ def _describe(schema: dict[str, Any], cls: type) -> None:
 
 # A row's id in a request body. Bounded by the largest id either database stores: a larger
 # integer would otherwise reach SQLite, which cannot bind it, as a 500 instead of a 422.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class Schema(NinjaSchema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -110,8 +110,12 @@ def parse_when(name: str, raw: str | None, *, end_of_day: bool = False) -> datet
         raise Open311Error(
             400, f"{name} 不是有效的 ISO 8601 日期或时间：{raw!r}（示例 2026-05-01T08:00:00+08:00）。"
         ) from None
-    if value.tzinfo is None:
-        value = timezone.make_aware(value, timezone.get_current_timezone())
-    if end_of_day and not _TIME_PART.search(text):
-        value = value + timedelta(days=1) - timedelta(microseconds=1)
+    try:
+        if value.tzinfo is None:
+            value = timezone.make_aware(value, timezone.get_current_timezone())
+        if end_of_day and not _TIME_PART.search(text):
+            value = value + timedelta(days=1) - timedelta(microseconds=1)
+        value.astimezone(UTC)  # a moment that has no UTC time (9999-12-31T23:00-05:00) fails here
+    except OverflowError:
+        raise Open311Error(400, f"{name} 超出可处理的日期范围：{raw!r}。") from None
     return value

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from puan.cases.models import DONE_STATES, Case, CaseEvent, CaseState
 from puan.core.errors import InvalidInput, NotVisible
+from puan.core.schema import MAX_ROW_ID
 from puan.open311.attributes import Attribute, attributes_for
 from puan.open311.formats import w3
 from puan.open311.models import Open311Request
@@ -193,10 +194,14 @@ def _window(filters: RequestFilters, now: datetime) -> tuple[datetime | None, da
         if filters.updated_after or filters.updated_before:
             return None, None
         return now - DEFAULT_WINDOW, now
-    if start is None:
-        start = end - DEFAULT_WINDOW
-    elif end is None:
-        end = start + DEFAULT_WINDOW
+    try:
+        if start is None:
+            start = end - DEFAULT_WINDOW
+        elif end is None:
+            end = start + DEFAULT_WINDOW
+    except OverflowError:
+        named = "end_date" if filters.start is None else "start_date"
+        raise InvalidInput(f"{named} 超出可处理的日期范围。", field=named) from None
     if end < start:
         raise InvalidInput("end_date 不能早于 start_date。", field="end_date")
     if end - start > DEFAULT_WINDOW:
@@ -230,8 +235,17 @@ def request_list(*, client, filters: RequestFilters, now: datetime | None = None
     return [request_public(case, names=names) for case in page]
 
 
+def row_id(raw: str) -> int | None:
+    """A service_request_id as the integer it names, or None: ASCII digits only (str.isdigit
+    also takes "²") and within what the database stores."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
 def request_get(*, client, request_id: str) -> dict:
-    if not request_id.isdigit():
+    if row_id(request_id) is None:
         raise NotVisible(f"service_request_id {request_id!r} 不存在。", field="service_request_id")
     case = _with_related(_visible(client)).filter(pk=int(request_id)).first()
     if case is None:

@@ -267,7 +267,7 @@ def _positive_int(request: HttpRequest, name: str, default: int, maximum: int) -
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise Open311Error(400, f"{name} 须为 1 到 {maximum} 之间的整数，收到 {raw!r}。")
     return int(raw)
 
@@ -281,9 +281,9 @@ def _csv(request: HttpRequest, name: str) -> list[str]:
 
 def _filters(request: HttpRequest) -> selectors.RequestFilters:
     ids = _csv(request, "service_request_id")
-    bad = [i for i in ids if not i.isdigit()]
+    bad = [i for i in ids if selectors.row_id(i) is None]
     if bad:
-        raise Open311Error(400, f"service_request_id 须为数字，收到 {bad[0]!r}。")
+        raise Open311Error(400, f"service_request_id 须为正整数，收到 {bad[0]!r}。")
     statuses = {s.lower() for s in _csv(request, "status")}
     if statuses - {"open", "closed"}:
         raise Open311Error(400, f"status 只能是 open 或 closed，收到 {sorted(statuses - {'open', 'closed'})[0]!r}。")

@@ -12,16 +12,21 @@ from __future__ import annotations
 import hmac
 
 from puan.cases import services as svc
-from puan.cases.models import Case
+from puan.cases.models import Case, CaseParty, PartyRole
 from puan.cases.selectors import case_get_by_tracking_code
 from puan.core.errors import NotAllowed
 from puan.core.pii import blind_index
 
 
 def citizen_owns(case: Case, phone: str) -> bool:
-    """True when `phone` is the number the case was reported with."""
+    """True when `phone` is the number the case was reported with, or one a later report
+    that joined the case gave (its reporter is a party of the case as 反映人)."""
     given = blind_index("phone", phone)
-    return bool(given and case.reporter_phone_index) and hmac.compare_digest(given, case.reporter_phone_index)
+    if not given:
+        return False
+    if case.reporter_phone_index and hmac.compare_digest(given, case.reporter_phone_index):
+        return True
+    return CaseParty.objects.filter(case=case, role=PartyRole.REPORTER, phone_index=given).exists()
 
 
 def case_rate_by_citizen(*, tracking_code: str, phone: str, version: int, satisfaction: int, note: str = "") -> Case:

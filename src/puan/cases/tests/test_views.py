@@ -41,6 +41,8 @@ def test_it_shows_my_queue_escalated_first_with_counts(people):
     assert "夜间施工噪音" not in html  # the community's own work is not the street's queue
     assert re.search(r"已上报\s*<span class=\"n\">1</span>", html)
     assert orange.owner_unit_id == people.tree.street_a.pk
+    # A page number past any database's reach is ignored, like any invalid filter.
+    assert "占道经营反复出现" in client_for(people.street).get("/work/", {"page": "9" * 20}).content.decode()
 
 
 def test_it_refreshes_only_the_results_when_a_filter_changes(people):

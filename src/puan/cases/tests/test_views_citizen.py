@@ -7,7 +7,7 @@ from django.test import Client
 
 from puan.cases import services as svc
 from puan.cases.models import Case, CaseEvent, CaseState, Channel
-from puan.cases.tests.helpers import People, intake
+from puan.cases.tests.helpers import IN_GRID_A1, People, intake
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +99,29 @@ def test_it_lets_the_citizen_rate_with_the_phone_they_gave(people):
         "/public/rate/", {"code": case.tracking_code, "version": case.version, "phone": PHONE, "satisfaction": 1}
     )
     assert again.status_code == 409
+
+
+def test_it_tells_a_citizen_whose_appeal_joined_an_open_case_and_lets_them_rate_it(people):
+    lon, lat = IN_GRID_A1
+    case = verified_case(people, title="张家门口广场舞扰民", reporter_name="张建华")
+    Case.objects.filter(pk=case.pk).update(state=CaseState.ASSIGNED)  # still open: a new report joins it
+    client = Client()
+    response = client.post("/public/appeal/", appeal(lon=str(lon + 0.0004), lat=str(lat), reporter_phone="13655556666"))
+    assert response.status_code == 302
+    done = client.get(response.url).content.decode()
+    assert "已并入同一工单" in done and case.tracking_code in done
+    assert "广场舞音响太吵" in done and "张家门口" not in done  # their own report, not the case's title
+    assert client.get(f"/public/receipt/{case.tracking_code}.pdf").content.startswith(b"%PDF")
+    # Once the case is dealt with, the phone they gave lets them rate it too.
+    Case.objects.filter(pk=case.pk).update(state=CaseState.VERIFIED)
+    case.refresh_from_db()
+    rated = client.post(
+        "/public/rate/",
+        {"code": case.tracking_code, "version": case.version, "phone": "13655556666", "satisfaction": 4},
+    )
+    assert rated.status_code == 200, rated.content.decode()[:500]
+    case.refresh_from_db()
+    assert (case.state, case.satisfaction) == (CaseState.RATED, 4)
 
 
 def test_it_reopens_the_case_when_the_citizen_is_unsatisfied(people):

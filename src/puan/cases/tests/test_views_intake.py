@@ -11,7 +11,7 @@ from django.test import Client
 
 from puan.cases import services as svc
 from puan.cases.models import Case, Channel
-from puan.cases.tests.helpers import People, intake
+from puan.cases.tests.helpers import IN_GRID_A1, People, intake
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +56,31 @@ def test_it_registers_a_walk_in_case_and_offers_the_receipt(people):
     assert (case.channel, case.kind, case.community_id) == (Channel.WINDOW, "appeal", people.tree.community_a.pk)
     done = client.get(response.url).content.decode()
     assert case.tracking_code in done and f"/work/cases/{case.pk}/receipt.pdf" in done
+
+
+def test_it_hands_on_a_report_that_joined_a_case_outside_the_clerks_scope(people):
+    lon, lat = IN_GRID_A1
+    theirs = intake(people.grid_worker, category="G10-01", kind="event", title="张家门口夜间施工").case
+    client = client_for(people.other_community)
+    # The form warns of the merge before it happens, without naming the case.
+    warned = client.get("/intake/similar/", {"category": "G10-01", "lon": str(lon + 0.0004), "lat": str(lat)})
+    assert 'data-merge-into="hidden"' in warned.content.decode()
+    assert theirs.tracking_code not in warned.content.decode()
+    response = client.post("/intake/", form_data(lon=str(lon + 0.0004), lat=str(lat)))
+    assert response.status_code == 302 and response.url == f"/intake/done/{theirs.pk}/?linked=1"
+    done = client.get(response.url)
+    html = done.content.decode()
+    assert done.status_code == 200 and "已合并为重复反映" in html
+    assert theirs.tracking_code in html and "夜间施工噪音扰民" in html  # the clerk's own report
+    assert "张家门口" not in html and f"/work/cases/{theirs.pk}/" + '"' not in html
+    receipt = client.get(f"/work/cases/{theirs.pk}/receipt.pdf?joined=1")
+    assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
+    # Another session of the same clerk's unit did not make that report: the case stays hidden.
+    stranger = client_for(people.other_community)
+    assert stranger.get(f"/intake/done/{theirs.pk}/?linked=1").status_code == 404
+    assert stranger.get(f"/work/cases/{theirs.pk}/receipt.pdf").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.report_count == 2
 
 
 def test_it_takes_the_place_from_a_click_on_the_map(people):
@@ -105,6 +130,9 @@ def test_it_suggests_open_cases_that_may_be_the_same(people):
     assert f'data-merge-into="{existing.pk}"' in html and "将合并" in html
     nothing = client_for(people.community).get("/intake/similar/", {"category": "G12-01"}).content.decode()
     assert existing.tracking_code not in nothing
+    for unit_id in ("987654", "99999999999999999999"):  # no such unit: nothing to suggest
+        gone = client_for(people.community).get("/intake/similar/", {"category": "G10-01", "unit_id": unit_id})
+        assert gone.status_code == 200 and existing.tracking_code not in gone.content.decode()
 
 
 def test_it_warns_of_a_merge_only_where_intake_would_merge(people):

@@ -521,7 +521,13 @@ def test_it_keeps_a_plus_offset_that_arrived_as_a_space(o311):
         ({"start_date": "2026-06-01", "end_date": "2026-01-01"}, "end_date"),
         ({"status": "pending"}, "status"),
         ({"service_request_id": "1,x"}, "service_request_id"),
+        ({"service_request_id": "²"}, "service_request_id"),
+        ({"service_request_id": "99999999999999999999"}, "service_request_id"),
+        ({"start_date": "9999-12-31"}, "start_date"),
+        ({"end_date": "9999-12-31"}, "end_date"),
+        ({"updated_before": "9999-12-31T23:00:00-05:00"}, "updated_before"),
         ({"page": "0"}, "page"),
+        ({"page": "²"}, "page"),
         ({"page_size": "1001"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),
         ({"jurisdiction_id": "sfgov.org"}, "jurisdiction_id"),
@@ -534,6 +540,11 @@ def test_it_refuses_bad_query_parameters_naming_them(o311, fmt, params, mentions
     assert reply.status == expected, reply.text
     assert reply.errors()[0][0] == expected
     assert mentions in reply.error_text()
+
+
+def test_it_answers_a_request_id_that_is_no_number_with_404(o311):
+    for raw in ("²", "99999999999999999999"):
+        assert o311.get(f"requests/{raw}.json").status == 404
 
 
 def test_it_names_every_malformed_date_at_once(o311):
