@@ -17,14 +17,14 @@ from puan.cases import services as svc
 from puan.cases.models import DONE_STATES, Case, CaseKind, CaseState, Channel
 from puan.cases.selectors import case_get_by_tracking_code
 from puan.cases.views import category_groups
-from puan.cases.views_intake import communities
+from puan.cases.views_intake import communities, file_once
 from puan.cases.views_receipt import follow_url, joined_report, pdf_response, receipt_pdf, remember_joined
 from puan.core.errors import ConcurrentChange, DomainError, InvalidInput, NotAllowed, NotVisible, RateLimited
 from puan.core.pii import is_valid_phone
 from puan.org import geo
 from puan.org.models import PATH_SEGMENT_WIDTH, Unit
 from puan.web.citizen import case_rate_by_citizen
-from puan.web.forms import PageForm
+from puan.web.forms import PageForm, SubmitOnceForm
 from puan.web.http import message_of, rate_limit_public, rate_limited_response
 from puan.web.templatetags.puan_tags import localized_name
 
@@ -50,7 +50,7 @@ PUBLIC_STEPS = {
 }
 
 
-class AppealForm(PageForm):
+class AppealForm(SubmitOnceForm):
     category = forms.ChoiceField(label=_("反映事项类别"), error_messages={"required": _("请选择反映事项类别。")})
     title = forms.CharField(
         label=_("标题"), max_length=200, error_messages={"required": _("请用一句话概括您反映的事项。")}
@@ -190,7 +190,7 @@ def citizen_appeal(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.intake_input()
             try:
-                result = svc.case_intake(actor=None, data=data)
+                filed = file_once(request, form, data, actor=None, scope="citizen_appeal")
             except InvalidInput as error:
                 field = {"lon": "unit_id", "lat": "unit_id", "channel": None, "kind": None}.get(
                     error.field or "", error.field
@@ -199,10 +199,10 @@ def citizen_appeal(request: HttpRequest) -> HttpResponse:
             except DomainError as error:
                 form.add_error(None, message_of(error))
             else:
-                codes = [result.case.tracking_code, *request.session.get(SESSION_KEY, [])]
+                codes = [filed["code"], *request.session.get(SESSION_KEY, [])]
                 request.session[SESSION_KEY] = list(dict.fromkeys(codes))[:5]
-                if result.linked:
-                    remember_joined(request, result.case, title=data.title, address=data.address)
+                if filed["linked"]:
+                    remember_joined(request, filed["code"], title=data.title, address=data.address)
                 return redirect("citizen:appeal_done")
         return render(request, "cases/citizen_appeal.html", {"form": form}, status=422)
     return render(request, "cases/citizen_appeal.html", {"form": form})

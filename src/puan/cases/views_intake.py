@@ -20,8 +20,10 @@ from puan.cases.selectors import CaseFilters, case_get_visible, case_page
 from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, _visible, category_groups
 from puan.cases.views_receipt import joined_case_or_404, joined_report, remember_joined
 from puan.core.errors import DomainError, InvalidInput, NotAllowed, NotVisible
+from puan.core.idempotency import run_once
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel, subtree_q
+from puan.web.forms import SubmitOnceForm
 from puan.web.http import message_of, staff_required
 
 TEMPLATE = "cases/intake.html"
@@ -64,7 +66,7 @@ def community_for_address(address: str) -> int | None:
 # --- the form -------------------------------------------------------------------------
 
 
-class IntakeForm(FactsMixin):
+class IntakeForm(FactsMixin, SubmitOnceForm):
     channel = forms.ChoiceField(label=_("来源渠道"), choices=[(c.value, gettext_lazy(c.label)) for c in STAFF_CHANNELS])
     kind = forms.ChoiceField(label=_("案件类型"), choices=_choices(CaseKind), initial=CaseKind.APPEAL)
     category_q = forms.CharField(
@@ -196,8 +198,9 @@ def intake(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            data = form.intake_input()
             try:
-                result = svc.case_intake(actor=request.user, data=form.intake_input())
+                filed = file_once(request, form, data, actor=request.user, scope="intake_form")
             except InvalidInput as error:
                 form.place_error(error)
             except NotAllowed as error:
@@ -205,14 +208,32 @@ def intake(request: HttpRequest) -> HttpResponse:
             except DomainError as error:
                 form.add_error(None, message_of(error))
             else:
-                target = redirect("cases:intake_done", case_id=result.case.pk)
-                if result.linked:
-                    data = form.cleaned_data
-                    remember_joined(request, result.case, title=data["title"], address=data.get("address", ""))
+                target = redirect("cases:intake_done", case_id=filed["case"])
+                if filed["linked"]:
+                    remember_joined(request, filed["code"], title=data.title, address=data.address)
                     target["Location"] += "?linked=1"
                 return target
         status = 422
     return render(request, TEMPLATE, {"form": form, "user_unit": request.user.unit_id}, status=status)
+
+
+def file_once(request: HttpRequest, form: SubmitOnceForm, data: svc.IntakeInput, *, actor, scope: str) -> dict:
+    """Take the form's report in once per submission key: a resend (a double click, a
+    retry after a timeout) gets the first submission's outcome instead of a second case.
+    The outcome: the case's id and tracking code, and whether the report joined it."""
+    _status, outcome = run_once(
+        key=form.submission_key(),
+        user=actor,
+        scope=scope,
+        payload=form.fingerprint(),
+        prepare=lambda: svc.intake_prepare(actor=actor, data=data),
+        work=svc.intake_commit,
+        answer=lambda result: (
+            200 if result.linked else 201,
+            {"case": result.case.pk, "code": result.case.tracking_code, "linked": result.linked},
+        ),
+    )
+    return outcome
 
 
 @require_GET

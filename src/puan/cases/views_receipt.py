@@ -31,10 +31,10 @@ class JoinedReport:
     reported_at: datetime
 
 
-def remember_joined(request: HttpRequest, case: Case, *, title: str, address: str) -> None:
+def remember_joined(request: HttpRequest, tracking_code: str, *, title: str, address: str) -> None:
     kept = dict(request.session.get(JOINED_KEY, {}))
-    kept.pop(case.tracking_code, None)
-    kept[case.tracking_code] = {
+    kept.pop(tracking_code, None)
+    kept[tracking_code] = {
         "title": title.strip()[:200],
         "address": address.strip()[:300],
         "at": timezone.now().isoformat(),

@@ -97,7 +97,14 @@ class IdempotencyKey(models.Model):
     class Meta:
         verbose_name = "幂等请求记录"
         verbose_name_plural = "幂等请求记录"
-        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique"),
+            # Without a user (a citizen's form) the constraint above would not hold: in
+            # both databases two NULLs are not equal.
+            models.UniqueConstraint(
+                fields=["scope", "key"], condition=models.Q(user__isnull=True), name="idempotency_unique_anonymous"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -55,6 +57,15 @@ def test_it_takes_an_appeal_without_an_account_and_gives_the_receipt(people):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     # Another browser holding only the code gets no receipt (it names place and unit).
     assert Client().get(f"/public/receipt/{case.tracking_code}.pdf").status_code == 404
+
+
+def test_it_files_an_appeal_sent_twice_once(people):
+    client = Client()
+    key = re.search(r'name="submission" value="([^"]+)"', client.get("/public/appeal/").content.decode())[1]
+    sent = appeal(unit_id=str(people.tree.community_a.pk), submission=key)
+    first, again = client.post("/public/appeal/", sent), client.post("/public/appeal/", sent)
+    assert first.status_code == again.status_code == 302
+    assert Case.objects.count() == 1
 
 
 def test_it_shows_appeal_errors_in_chinese(people):

@@ -83,6 +83,25 @@ def test_it_hands_on_a_report_that_joined_a_case_outside_the_clerks_scope(people
     assert theirs.report_count == 2
 
 
+def submission_key(html: str) -> str:
+    return re.search(r'name="submission" value="([^"]+)"', html)[1]
+
+
+def test_it_files_a_report_sent_twice_once(people):
+    client = client_for(people.community)
+    sent = form_data(
+        unit_id=str(people.tree.community_a.pk), submission=submission_key(client.get("/intake/").content.decode())
+    )
+    first, again = client.post("/intake/", sent), client.post("/intake/", sent)  # a double click
+    assert first.status_code == again.status_code == 302 and first.url == again.url
+    assert Case.objects.count() == 1
+    # A fresh form is a fresh report.
+    fresh = form_data(
+        unit_id=str(people.tree.community_a.pk), submission=submission_key(client.get("/intake/").content.decode())
+    )
+    assert client.post("/intake/", fresh).status_code == 302 and Case.objects.count() == 2
+
+
 def test_it_takes_the_place_from_a_click_on_the_map(people):
     client = client_for(people.dispatcher)
     response = client.post("/intake/", form_data(lon="113.415", lat="23.105"))

@@ -61,3 +61,15 @@ def test_it_lets_a_refusal_stand_when_no_request_under_the_key_finished():
     with pytest.raises(InvalidInput):
         run_once(key="k-2", user=user, scope="s", payload=Report(title="x"), work=work, answer=lambda r: (201, {}))
     assert not IdempotencyKey.objects.filter(key="k-2").exists()
+
+
+def test_it_keeps_one_answer_per_key_without_a_user_too():
+    from django.db import IntegrityError, transaction
+
+    IdempotencyKey.objects.create(
+        key="k-3", user=None, scope="citizen_appeal", request_hash="h", status=201, response={}
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IdempotencyKey.objects.create(
+            key="k-3", user=None, scope="citizen_appeal", request_hash="h", status=201, response={}
+        )
