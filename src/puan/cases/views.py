@@ -23,7 +23,7 @@ from puan.accounts.selectors import is_read_only
 from puan.cases import services as svc
 from puan.cases.api import case_detail
 from puan.cases.attachments import attachment_upload
-from puan.cases.models import OPEN_STATES, AssistStatus, Case, CaseKind, Risk
+from puan.cases.models import OPEN_STATES, AssistStatus, Attachment, Case, CaseKind, Risk
 from puan.cases.selectors import CaseFilters, case_get_visible, case_queue
 from puan.cases.transitions import MOVES, Who, actor_relations
 from puan.core.errors import ConcurrentChange, Conflict, DomainError, InvalidInput, NotAllowed, NotVisible
@@ -329,10 +329,22 @@ class ResolveMove(MoveForm):
 
     def perform(self) -> Case:
         d = self.cleaned_data
-        ids = [attachment_upload(actor=self.user, name=f.name, content=f.read()).pk for f in d.get("evidence") or []]
-        return svc.case_resolve(
-            case=self.case, actor=self.user, version=d["version"], outcome=d["outcome"], evidence_ids=ids
-        )
+        stored: list[Attachment] = []
+        try:
+            for f in d.get("evidence") or []:
+                stored.append(attachment_upload(actor=self.user, name=f.name, content=f.read()))
+            return svc.case_resolve(
+                case=self.case,
+                actor=self.user,
+                version=d["version"],
+                outcome=d["outcome"],
+                evidence_ids=[a.pk for a in stored],
+            )
+        except BaseException:
+            # The attachments' rows roll back with the refused move; their files must go too.
+            for attachment in stored:
+                attachment.file.delete(save=False)
+            raise
 
 
 class RateMove(NoteMove):

@@ -17,15 +17,20 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from pydantic import BaseModel
 
 from puan.core.errors import DomainError, InvalidInput
 from puan.core.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 100
+# How long a first answer is kept for retries: a phone resends within minutes or hours, a
+# queue that was offline within days; never weeks later.
+KEPT_FOR = timedelta(days=7)
 
 T = TypeVar("T")
 
@@ -88,3 +93,10 @@ def run_once(
         if existing is None:
             raise
         return _replay(existing, fingerprint)
+
+
+def idempotency_purge(*, now: datetime | None = None, kept_for: timedelta = KEPT_FOR) -> int:
+    """Forget the first answers older than `kept_for`; returns how many were dropped."""
+    cutoff = (now or timezone.now()) - kept_for
+    dropped, _per_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return dropped

@@ -173,6 +173,27 @@ def test_it_resolves_with_photos_uploaded_in_the_form(people):
     assert "已完成“办结”" in page and '<img src="/api/v1/attachments/' in page
 
 
+def test_it_keeps_no_photo_of_a_resolution_that_was_refused(people, settings):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = intake(people.grid_worker, facts={"people_involved": 8}).case  # orange: the street's
+    case = svc.case_accept(case=case, actor=people.street, version=case.version)
+    case = svc.case_triage(case=case, actor=people.street, version=case.version)
+    assists = [(people.tree.police.pk, "到场维持秩序")]
+    case = svc.case_assign(case=case, actor=people.street, version=case.version, assists=assists)
+    case = svc.case_start(case=case, actor=people.street, version=case.version)
+    # Refused inside the move, after the photos were stored: the assisting task is open.
+    response = client_for(people.street).post(
+        f"/work/cases/{case.pk}/moves/resolve/",
+        {"version": case.version, "outcome": "双方达成和解", "evidence": [SimpleUploadedFile("现场.png", PNG)]},
+    )
+    assert response.status_code == 409 and "协办任务尚未完成" in response.content.decode()
+    assert not Attachment.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
 def test_it_lets_an_assisting_department_close_its_task(people):
     case = intake(people.grid_worker, category="G10-01").case
     case = svc.case_accept(case=case, actor=people.community, version=case.version)

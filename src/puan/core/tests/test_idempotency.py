@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from pydantic import BaseModel
 
@@ -73,3 +75,32 @@ def test_it_keeps_one_answer_per_key_without_a_user_too():
         IdempotencyKey.objects.create(
             key="k-3", user=None, scope="citizen_appeal", request_hash="h", status=201, response={}
         )
+
+
+def test_it_forgets_answers_after_a_week():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from puan.core.idempotency import KEPT_FOR, idempotency_purge
+
+    now = timezone.now()
+    for key, age in (("old", KEPT_FOR + timedelta(minutes=1)), ("recent", KEPT_FOR - timedelta(minutes=1))):
+        row = IdempotencyKey.objects.create(key=key, scope="s", request_hash="h", status=201, response={})
+        IdempotencyKey.objects.filter(pk=row.pk).update(created_at=now - age)
+    assert idempotency_purge(now=now) == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
+
+
+def test_the_nightly_task_purges():
+    from datetime import datetime
+
+    from puan.core.tasks import idempotency_purge_task
+
+    periodic = idempotency_purge_task.s()
+    assert periodic.validate_datetime(datetime(2026, 11, 28, 3, 17))
+    assert not periodic.validate_datetime(datetime(2026, 11, 28, 9, 17))
+    IdempotencyKey.objects.create(key="k", scope="s", request_hash="h", status=201, response={})
+    IdempotencyKey.objects.update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    idempotency_purge_task.call_local()
+    assert not IdempotencyKey.objects.exists()
