@@ -226,10 +226,17 @@ class Case(models.Model):
         return f"{self.tracking_code} {self.title}"
 
     def past_due(self, now) -> bool:
-        """Its resolution deadline has passed on its clock, which stands still while the
-        case is suspended (see `past_due_q`)."""
-        clock = self.suspended_at or now
-        return self.resolve_due_at is not None and clock > self.resolve_due_at
+        """Its resolution deadline has passed on its clock (see `deadline_passed`)."""
+        return deadline_passed(self.resolve_due_at, self.suspended_at, now)
+
+
+def deadline_passed(due, suspended_at, moment) -> bool:
+    """The resolution deadline `due` had passed by `moment` on the case's clock, which
+    stands still from `suspended_at` on (`past_due_q` is the same rule in SQL, at now)."""
+    if due is None:
+        return False
+    clock = suspended_at if suspended_at is not None and suspended_at < moment else moment
+    return clock > due
 
 
 def past_due_q(now) -> Q:

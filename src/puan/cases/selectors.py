@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,6 +88,21 @@ def case_get_by_tracking_code(*, tracking_code: str) -> Case:
     case = Case.objects.select_related("category", "owner_unit").filter(tracking_code=tracking_code.upper()).first()
     if case is None:
         raise NotVisible("查询码不存在。")
+    return case
+
+
+def case_get_joined(*, case_id: int, tracking_codes: Collection[str]) -> Case:
+    """A case the caller's own report joined, outside their scope: readable only through
+    its tracking code, which the caller's session holds (`tracking_codes`). For what its
+    reporter is told: the code, category, handling unit, place and deadline."""
+    case = (
+        Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street")
+        .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
+        .filter(pk=case_id, tracking_code__in=list(tracking_codes))
+        .first()
+    )
+    if case is None:
+        raise NotVisible("案件不存在或无权查看。")
     return case
 
 

@@ -566,23 +566,26 @@ def _keep_joined_people(case: Case, data: IntakeInput) -> None:
     if not named:
         return
 
-    def who(role: str, name: str, phone_index: str, id_index: str) -> tuple:
-        # One person: the same blind index, or, without one, the same name in the same role.
-        index = id_index or phone_index
-        return ("index", index) if index else (role, name.strip())
+    # One person: any blind index in common, or, with none at all, the same name and role.
+    indexes: set[str] = set()
+    names: set[tuple[str, str]] = set()
 
-    known = {
-        who(role, name, phone_index, id_index)
-        for role, name, phone_index, id_index in case.parties.values_list("role", "name", "phone_index", "id_index")
-    }
-    known.add(who(PartyRole.REPORTER, case.reporter_name, case.reporter_phone_index, case.reporter_id_index))
-    rows = []
-    for party in named:
-        row = party.row(case)
-        key = who(row.role, row.name, row.phone_index, row.id_index)
-        if key not in known:
-            known.add(key)
-            rows.append(row)
+    def known_else_note(role: str, name: str, phone_index: str, id_index: str) -> bool:
+        own = {index for index in (phone_index, id_index) if index}
+        known = bool(own & indexes) if own else (role, name.strip()) in names
+        indexes.update(own)
+        if not own:
+            names.add((role, name.strip()))
+        return known
+
+    for person in case.parties.values_list("role", "name", "phone_index", "id_index"):
+        known_else_note(*person)
+    known_else_note(PartyRole.REPORTER, case.reporter_name, case.reporter_phone_index, case.reporter_id_index)
+    rows = [
+        row
+        for row in (party.row(case) for party in named)
+        if not known_else_note(row.role, row.name, row.phone_index, row.id_index)
+    ]
     CaseParty.objects.bulk_create(rows)
 
 

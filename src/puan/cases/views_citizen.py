@@ -190,7 +190,7 @@ def citizen_appeal(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.intake_input()
             try:
-                filed = file_once(request, form, data, actor=None, scope="citizen_appeal")
+                filed = file_once(form, data, actor=None, scope="citizen_appeal")
             except InvalidInput as error:
                 field = {"lon": "unit_id", "lat": "unit_id", "channel": None, "kind": None}.get(
                     error.field or "", error.field

@@ -19,8 +19,8 @@ from puan.cases.models import OPEN_STATES, CaseKind, Channel
 from puan.cases.selectors import CaseFilters, case_get_visible, case_page
 from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, _visible, category_groups
 from puan.cases.views_receipt import joined_case_or_404, joined_report, remember_joined
-from puan.core.errors import DomainError, InvalidInput, NotAllowed, NotVisible
-from puan.core.idempotency import run_once
+from puan.core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotVisible
+from puan.core.idempotency import KeyReused, run_once
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel, subtree_q
 from puan.web.forms import SubmitOnceForm
@@ -200,7 +200,7 @@ def intake(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.intake_input()
             try:
-                filed = file_once(request, form, data, actor=request.user, scope="intake_form")
+                filed = file_once(form, data, actor=request.user, scope="intake_form")
             except InvalidInput as error:
                 form.place_error(error)
             except NotAllowed as error:
@@ -217,22 +217,33 @@ def intake(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, {"form": form, "user_unit": request.user.unit_id}, status=status)
 
 
-def file_once(request: HttpRequest, form: SubmitOnceForm, data: svc.IntakeInput, *, actor, scope: str) -> dict:
+def file_once(form: SubmitOnceForm, data: svc.IntakeInput, *, actor, scope: str) -> dict:
     """Take the form's report in once per submission key: a resend (a double click, a
     retry after a timeout) gets the first submission's outcome instead of a second case.
-    The outcome: the case's id and tracking code, and whether the report joined it."""
-    _status, outcome = run_once(
-        key=form.submission_key(),
-        user=actor,
-        scope=scope,
-        payload=form.fingerprint(),
-        prepare=lambda: svc.intake_prepare(actor=actor, data=data),
-        work=svc.intake_commit,
-        answer=lambda result: (
-            200 if result.linked else 201,
-            {"case": result.case.pk, "code": result.case.tracking_code, "linked": result.linked},
-        ),
-    )
+    The outcome: the case's id and tracking code, and whether the report joined it.
+
+    A form filed once and then sent again changed (the browser's Back, a typo put right)
+    is refused with the first report's tracking code, and gets a fresh key: sent once
+    more, it is a report of its own."""
+    try:
+        _status, outcome = run_once(
+            key=form.submission_key(),
+            user=actor,
+            scope=scope,
+            payload=form.fingerprint(),
+            prepare=lambda: svc.intake_prepare(actor=actor, data=data),
+            work=svc.intake_commit,
+            answer=lambda result: (
+                200 if result.linked else 201,
+                {"case": result.case.pk, "code": result.case.tracking_code, "linked": result.linked},
+            ),
+        )
+    except KeyReused as reused:
+        form.renew_key()
+        code = reused.first.get("code", "")
+        raise Conflict(
+            f"这张表单已经提交过（查询码 {code}）。如需另行登记，请核对内容后再次提交。", code="already_filed"
+        ) from None
     return outcome
 
 

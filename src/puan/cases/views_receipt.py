@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from puan.cases.models import Case
+from puan.cases.selectors import case_get_joined
+from puan.core.errors import NotVisible
 from puan.core.pdf import cjk_font, pdf_escape
 from puan.web.http import staff_required
 
@@ -50,19 +52,13 @@ def joined_report(request: HttpRequest, case: Case) -> JoinedReport | None:
 
 
 def joined_case_or_404(request: HttpRequest, case_id: int) -> tuple[Case, JoinedReport]:
-    """A case outside the user's scope that their own report, made in this session, joined:
-    what its reporter may still be told (its tracking code, category, handling unit and
-    deadline), or a 404 like any other case they may not see."""
-    case = (
-        Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street")
-        .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
-        .filter(pk=case_id)
-        .first()
-    )
-    joined = joined_report(request, case) if case is not None else None
-    if joined is None:
-        raise Http404("案件不存在或无权查看。")
-    return case, joined
+    """A case outside the user's scope that their own report, made in this session, joined,
+    with that report; otherwise a 404 like any other case they may not see."""
+    try:
+        case = case_get_joined(case_id=case_id, tracking_codes=request.session.get(JOINED_KEY, {}).keys())
+    except NotVisible:
+        raise Http404("案件不存在或无权查看。") from None
+    return case, joined_report(request, case)
 
 
 def _when(value) -> str:

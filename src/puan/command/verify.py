@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from puan.cases.models import OPEN_STATES, Case, CaseEvent, CaseState
+from puan.cases.models import OPEN_STATES, Case, CaseEvent, CaseState, deadline_passed
 from puan.command import selectors as sel
 from puan.command.models import DailyRollup, DepartmentDailyRollup, HexRollup, OpenRollup, RollupState
 from puan.command.rollup import Gaps
@@ -199,13 +199,13 @@ def _walk_all(horizon: int, gaps: Gaps) -> tuple[dict[int, _Walked], dict[int, t
     import h3
 
     columns: dict[int, tuple] = {}
-    for pk, area_path, lon, lat, state, risk, version, due in (
+    for pk, area_path, lon, lat, state, risk, version, due, suspended_at in (
         Case.objects.order_by("pk")
-        .values_list("pk", "area_path", "lon", "lat", "state", "risk", "version", "resolve_due_at")
+        .values_list("pk", "area_path", "lon", "lat", "state", "risk", "version", "resolve_due_at", "suspended_at")
         .iterator(chunk_size=5000)
     ):
         cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, 8)) if lon is not None and lat is not None else 0
-        columns[pk] = (area_path, cell, state, risk, version, due)
+        columns[pk] = (area_path, cell, state, risk, version, due, suspended_at)
     walked: dict[int, _Walked] = {}
     events = 0
     current, timeline = None, []
@@ -356,7 +356,7 @@ def _compare_figures(
                 if not _same(served_figures[figure], value):
                     _differ(report, f"指标[{label}]", unit.name, figure, served_figures[figure], value)
         # The live figure against the case columns it is counted from, at the same moment.
-        overdue = sum(1 for c in open_by_unit[unit.path] if c[5] is not None and c[5] < now)
+        overdue = sum(1 for c in open_by_unit[unit.path] if deadline_passed(c[5], c[6], now))
         report.figures += 1
         if in_period["overdue"] != overdue:
             _differ(report, "实时指标", unit.name, "overdue", in_period["overdue"], overdue)
@@ -366,7 +366,7 @@ def _check_live(walked: dict[int, _Walked], columns: dict[int, tuple], report: V
     """Each case's state and colour columns (what live figures count) against its timeline,
     for cases whose timeline the horizon covers completely."""
     for pk, c in walked.items():
-        _, _, state, risk, version, _ = columns[pk]
+        _, _, state, risk, version, _, _ = columns[pk]
         if version != c.top_seq:
             continue  # moved since the horizon: the next run will see it
         if state != c.state:

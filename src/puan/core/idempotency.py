@@ -39,9 +39,17 @@ def request_fingerprint(payload: BaseModel) -> str:
     return hashlib.sha256(json.dumps(payload.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
+class KeyReused(InvalidInput):
+    """The key came back with a different request; `first` is the first one's answer."""
+
+    def __init__(self, first: dict):
+        super().__init__("同一 Idempotency-Key 不能用于内容不同的请求。", field="Idempotency-Key")
+        self.first = first
+
+
 def _replay(row: IdempotencyKey, fingerprint: str) -> tuple[int, dict]:
     if row.request_hash != fingerprint:
-        raise InvalidInput("同一 Idempotency-Key 不能用于内容不同的请求。", field="Idempotency-Key")
+        raise KeyReused(row.response)
     return row.status, row.response
 
 

@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from puan.cases.models import OPEN_STATES, Case, CaseState
+from puan.cases.models import OPEN_STATES, Case, CaseState, deadline_passed
 from puan.core.errors import InvalidInput
 from puan.core.pdf import CJK_FONT, cjk_font, pdf_escape
 from puan.org.models import LEVEL_DEPTH, Unit, UnitLevel, subtree_q
@@ -184,6 +184,7 @@ class _Row:
     resolved_at: datetime | None
     reopened_at: datetime | None
     resolve_due_at: datetime | None
+    suspended_at: datetime | None
 
 
 def _belongs_q(unit: Unit) -> Q:
@@ -217,6 +218,7 @@ def _fetch(unit: Unit, start: datetime, end: datetime, cutoff: datetime) -> list
             "resolved_at",
             "reopened_at",
             "resolve_due_at",
+            "suspended_at",
         )
     )
     return [_Row(*r) for r in rows]
@@ -241,10 +243,10 @@ def _overdue_row(row: _Row, start: datetime, end: datetime, cutoff: datetime) ->
     due = row.resolve_due_at
     if due is None:
         return None
-    if _open_at(row, cutoff) and due < cutoff:
+    if _open_at(row, cutoff) and deadline_passed(due, row.suspended_at, cutoff):
         return OverdueRow(row.pk, row.tracking_code, row.title, row.owner, due, _days_late(cutoff, due), "未办结", None)
     resolved = row.resolved_at
-    if resolved is not None and start <= resolved < end and resolved > due:
+    if resolved is not None and start <= resolved < end and deadline_passed(due, row.suspended_at, resolved):
         return OverdueRow(
             row.pk, row.tracking_code, row.title, row.owner, due, _days_late(resolved, due), "超期办结", resolved
         )
@@ -261,7 +263,7 @@ def _figures(rows: list[_Row], start: datetime, end: datetime, cutoff: datetime)
                 received_resolved += 1
         if row.resolved_at is not None and start <= row.resolved_at < end:
             resolved += 1
-            if row.resolve_due_at is None or row.resolved_at <= row.resolve_due_at:
+            if not deadline_passed(row.resolve_due_at, row.suspended_at, row.resolved_at):
                 on_time += 1
         late = _overdue_row(row, start, end, cutoff)
         if late is not None:

@@ -32,6 +32,11 @@ class SubmitOnceForm(PageForm):
     def submission_key(self) -> str | None:
         return self.cleaned_data.get("submission") or None
 
+    def renew_key(self) -> None:
+        """A fresh key for the form shown again: its next submission is a new one."""
+        self.data = self.data.copy()
+        self.data["submission"] = secrets.token_urlsafe(18)
+
     def fingerprint(self) -> Submitted:
         """What was sent, to tell a resend from a different submission under the same key."""
         data = self.data

@@ -123,8 +123,11 @@ def test_it_keeps_the_people_a_joined_report_names(world, people):
     # Told again by the same people, and once more by the case's own reporter: nobody twice.
     assert intake(people.community, channel="hotline", lon_lat=nearby, **joined).linked
     assert intake(people.community, channel="hotline", lon_lat=nearby, reporter_phone="139 1234 5678").linked
-    parties = {(p.role, p.name, p.phone) for p in CaseParty.objects.filter(case=first)}
-    assert parties == {("reporter", "李秀英", "13822223333"), ("respondent", "陈国强", "13700001111")}
+    # Known by their phone, though they now give their ID number as well.
+    with_id = {**joined, "reporter_id_number": "11010519491231002X"}
+    assert intake(people.community, channel="hotline", lon_lat=nearby, **with_id).linked
+    parties = sorted((p.role, p.name, p.phone) for p in CaseParty.objects.filter(case=first))
+    assert parties == [("reporter", "李秀英", "13822223333"), ("respondent", "陈国强", "13700001111")]
     # The joined reporter is recognised when they report again, elsewhere.
     again = intake(people.community, channel="hotline", lon_lat=IN_GRID_B1, reporter_phone="13822223333")
     assert not again.linked and again.similar_earlier == 1

@@ -100,6 +100,16 @@ def test_it_files_a_report_sent_twice_once(people):
         unit_id=str(people.tree.community_a.pk), submission=submission_key(client.get("/intake/").content.decode())
     )
     assert client.post("/intake/", fresh).status_code == 302 and Case.objects.count() == 2
+    # Back to the filed form, a word changed, sent again: refused with the first code, and
+    # the form shown again carries a fresh key, with which it files a report of its own.
+    changed = {**sent, "title": "夜间施工噪音扰民（补充）"}
+    refused = client.post("/intake/", changed)
+    html = refused.content.decode()
+    first_code = Case.objects.order_by("pk").first().tracking_code
+    assert refused.status_code == 422 and "这张表单已经提交过" in html and first_code in html
+    assert submission_key(html) != sent["submission"]
+    again = client.post("/intake/", {**changed, "submission": submission_key(html)})
+    assert again.status_code == 302 and Case.objects.count() == 3
 
 
 def test_it_takes_the_place_from_a_click_on_the_map(people):

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from puan.cases import services as svc
-from puan.cases.models import CaseEvent
+from puan.cases.models import OPEN_STATES, CaseEvent
 from puan.command import rollup
 from puan.command import selectors as sel
 from puan.command.models import CaseFact, DailyRollup, DepartmentDailyRollup, HexRollup, OpenRollup, RollupState
@@ -187,6 +187,18 @@ def test_it_checks_the_case_columns_the_live_figures_count(scenario):
     assert [(d.what, d.figure, d.served, d.recomputed) for d in report.differences] == [
         ("案件风险等级", "risk", "yellow", "orange")
     ]
+
+
+def test_it_counts_no_case_overdue_whose_deadline_passed_while_it_stood_still(scenario):
+    rollup.rollup_fold()
+    g = scenario.case("G")
+    assert g.state in OPEN_STATES
+    now = timezone.now()
+    type(g).objects.filter(pk=g.pk).update(
+        resolve_due_at=now - timedelta(hours=1), suspended_at=now - timedelta(hours=2)
+    )
+    report = verify_kpis(period=period())
+    assert report.ok, [d.as_line() for d in report.differences]
 
 
 def test_two_workers_folding_at_once_never_count_twice(transactional_db, world):

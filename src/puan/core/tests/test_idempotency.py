@@ -92,7 +92,7 @@ def test_it_forgets_answers_after_a_week():
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
 
 
-def test_the_nightly_task_purges():
+def test_it_purges_every_night():
     from datetime import datetime
 
     from puan.core.tasks import idempotency_purge_task

@@ -202,8 +202,10 @@
 
   // --- the queue ----------------------------------------------------------------------
   function describe(item) {
-    if (item.state === "sent" && item.kind === "case" && item.result && item.result.tracking_code) {
-      return item.result.tracking_code + (item.result.linked ? T.linked : "");
+    // Answers kept from before `tracking_code` was sent carry it in their case only.
+    var code = item.result && (item.result.tracking_code || (item.result.case && item.result.case.tracking_code));
+    if (item.state === "sent" && item.kind === "case" && code) {
+      return code + (item.result.linked ? T.linked : "");
     }
     if (item.state === "sent" && item.kind === "checkin" && item.result && item.result.grid) {
       return item.result.grid.name;

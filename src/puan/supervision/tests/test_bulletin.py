@@ -415,3 +415,28 @@ def test_it_answers_422_for_a_bad_month_or_format(api, people, world, params, fi
 def test_it_asks_for_a_login_and_refuses_other_methods(api, people):
     assert api.get(URL, {"month": f"{last_month():%Y-%m}"}).status_code == 401
     assert api.login_as(people.dispatcher).post(URL, {}).status_code == 405
+
+
+def test_it_judges_lateness_on_a_clock_that_stood_still(people, world, month):
+    first, start, _end = month
+
+    def d(days: int) -> datetime:
+        return start + timedelta(days=days, hours=10)
+
+    # Suspended on day 3, before its deadline of day 5; resolved on day 9: on time.
+    case_in(
+        people,
+        world.grid_a1,
+        created_at=d(1),
+        resolve_due_at=d(5),
+        suspended_at=d(3),
+        state="resolved",
+        resolved_at=d(9),
+    )
+    # Suspended on day 6, after its deadline of day 4 had passed: open and late.
+    late = case_in(people, world.grid_a1, created_at=d(1), resolve_due_at=d(4), suspended_at=d(6), state="in_progress")
+    # Suspended on day 7, before its deadline of day 8, and still at the month's end: not late.
+    case_in(people, world.grid_a2, created_at=d(2), resolve_due_at=d(8), suspended_at=d(7), state="in_progress")
+    data = bulletin_data(unit=world.district, month=first)
+    assert [r.tracking_code for r in data.overdue] == [late.tracking_code]
+    assert (data.totals.resolved, data.totals.resolved_on_time) == (1, 1)
