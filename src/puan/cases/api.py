@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection
 from datetime import datetime
@@ -86,7 +87,7 @@ def case_detail(
 ) -> dict:
     """The full case as the user may see it; personal data masked unless revealed (audited).
 
-    `known_empty` names collections ("parties", "assists", "attachments") the caller knows
+    `known_empty` names collections ("assists", "attachments") the caller knows
     the case has none of, such as a case intake has just opened: their queries are skipped.
     `events` and `parties`, when the caller has just written the whole timeline (with actor
     and actor unit attached) or all the parties, stand in for reading them back.
@@ -94,7 +95,7 @@ def case_detail(
     if reveal and not can_see_personal_data(user):
         raise NotAllowed("当前角色无权查看完整个人信息。")
     if parties is None:
-        parties = [] if "parties" in known_empty else [CaseParty(**row) for row in _parties_read(case.pk)]
+        parties = [CaseParty(**row) for row in _parties_read(case.pk)]
     if reveal and (case.reporter_phone or case.reporter_id_number or parties):
         pii_access_record(viewer=user, subject_type="case", subject_id=case.pk, fields=["reporter", "parties"])
     shown = (lambda v, mask: v) if reveal else (lambda v, mask: mask(v) if v else "")
@@ -258,8 +259,7 @@ def case_create(request, payload: CaseIn):
             # The report joined a case somebody else reported: its reporter learns that it
             # did and the case's tracking code (as a citizen would), but reads the case
             # only within their scope. The case comes with its category and units.
-            visible = case_list_visible_to(user=request.user).filter(pk=result.case.pk).exists()
-            detail = case_detail(result.case, request.user) if visible else None
+            detail = case_detail(result.case, request.user) if _still_visible(request.user, result.case) else None
         else:
             # A case intake has just opened has no assist tasks, and attachments only when
             # the report brought some: skip the queries that can only come back empty. Its
@@ -336,10 +336,10 @@ def case_queue_view(
 
 @router.get("/cases/{case_id}", response=CaseDetail, summary="One case with its timeline")
 def case_get(request, case_id: int, reveal: bool = False):
-    if not reveal:  # a read: no transaction, which on SQLite would queue behind the writers
-        return case_detail(case_get_visible(user=request.user, case_id=case_id), request.user)
-    with transaction.atomic():  # the unmasked read and its audit record stand or fall together
-        return case_detail(case_get_visible(user=request.user, case_id=case_id), request.user, reveal=True)
+    # A plain read takes no transaction, which on SQLite would queue behind the writers; an
+    # unmasked read and its audit record stand or fall together.
+    with transaction.atomic() if reveal else contextlib.nullcontext():
+        return case_detail(case_get_visible(user=request.user, case_id=case_id), request.user, reveal=reveal)
 
 
 def _require(value, field: str, message: str):

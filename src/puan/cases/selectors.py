@@ -91,16 +91,19 @@ def case_get_by_tracking_code(*, tracking_code: str) -> Case:
     return case
 
 
+def receipt_cases() -> QuerySet[Case]:
+    """Cases with what a receipt prints: the category's group and the units, without their
+    outlines. Unscoped: the caller holds the case's tracking code."""
+    return Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street").defer(
+        "grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary"
+    )
+
+
 def case_get_joined(*, case_id: int, tracking_codes: Collection[str]) -> Case:
     """A case the caller's own report joined, outside their scope: readable only through
     its tracking code, which the caller's session holds (`tracking_codes`). For what its
     reporter is told: the code, category, handling unit, place and deadline."""
-    case = (
-        Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street")
-        .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
-        .filter(pk=case_id, tracking_code__in=list(tracking_codes))
-        .first()
-    )
+    case = receipt_cases().filter(pk=case_id, tracking_code__in=list(tracking_codes)).first()
     if case is None:
         raise NotVisible("案件不存在或无权查看。")
     return case

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from puan.cases import services as svc
 from puan.cases.models import DONE_STATES, Case, CaseKind, CaseState, Channel
-from puan.cases.selectors import case_get_by_tracking_code
+from puan.cases.selectors import case_get_by_tracking_code, receipt_cases
 from puan.cases.views import category_groups
 from puan.cases.views_intake import communities, file_once
 from puan.cases.views_receipt import follow_url, joined_report, pdf_response, receipt_pdf, remember_joined
@@ -228,11 +228,7 @@ def citizen_receipt(request: HttpRequest, code: str) -> HttpResponse:
     enough: the receipt names the place and the handling unit)."""
     if code.upper() not in request.session.get(SESSION_KEY, []):
         return render(request, "404.html", status=404)
-    case = (
-        Case.objects.select_related("category__group", "owner_unit", "grid", "community", "street")
-        .defer("grid__boundary", "community__boundary", "street__boundary", "owner_unit__boundary")
-        .get(tracking_code=code.upper())
-    )
+    case = receipt_cases().get(tracking_code=code.upper())
     joined = joined_report(request, case)
     return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), joined=joined))
 

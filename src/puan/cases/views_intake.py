@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext, gettext_lazy
@@ -17,8 +17,8 @@ from puan.accounts.selectors import is_read_only
 from puan.cases import services as svc
 from puan.cases.models import OPEN_STATES, CaseKind, Channel
 from puan.cases.selectors import CaseFilters, case_get_visible, case_page
-from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, _visible, category_groups
-from puan.cases.views_receipt import joined_case_or_404, joined_report, remember_joined
+from puan.cases.views import FACT_FLAGS, FactsMixin, _choices, category_groups
+from puan.cases.views_receipt import case_of_report, remember_joined
 from puan.core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotVisible
 from puan.core.idempotency import KeyReused, run_once
 from puan.org import geo
@@ -254,12 +254,7 @@ def intake_done(request: HttpRequest, case_id: int) -> HttpResponse:
     case shows itself with that case's code, unit and deadline, and the case itself only
     if the clerk may see it."""
     linked = request.GET.get("linked") == "1"
-    try:
-        case, visible = _visible(request.user, case_id), True
-        joined = joined_report(request, case) if linked else None
-    except Http404:
-        case, joined = joined_case_or_404(request, case_id)
-        visible = False
+    case, joined, visible = case_of_report(request, case_id, joined=linked)
     context = {"case": case, "linked": linked or joined is not None, "joined": joined, "visible": visible}
     return render(request, "cases/intake_done.html", context)
 

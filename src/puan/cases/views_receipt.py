@@ -51,14 +51,24 @@ def joined_report(request: HttpRequest, case: Case) -> JoinedReport | None:
     return JoinedReport(kept["title"], kept["address"], datetime.fromisoformat(kept["at"]))
 
 
-def joined_case_or_404(request: HttpRequest, case_id: int) -> tuple[Case, JoinedReport]:
-    """A case outside the user's scope that their own report, made in this session, joined,
-    with that report; otherwise a 404 like any other case they may not see."""
+def case_of_report(request: HttpRequest, case_id: int, *, joined: bool) -> tuple[Case, JoinedReport | None, bool]:
+    """The case a clerk's report went to, for its done page and receipt: (case, the report
+    that joined it, whether the clerk may see the case).
+
+    A case the clerk may see comes with their own report when it `joined` the case; one
+    outside their scope only when their report, made in this session, joined it; any
+    other is a 404."""
+    from puan.cases.views import _visible  # the one "visible or 404" of the workbench
+
     try:
-        case = case_get_joined(case_id=case_id, tracking_codes=request.session.get(JOINED_KEY, {}).keys())
-    except NotVisible:
-        raise Http404("案件不存在或无权查看。") from None
-    return case, joined_report(request, case)
+        case = _visible(request.user, case_id)
+    except Http404:
+        try:
+            case = case_get_joined(case_id=case_id, tracking_codes=request.session.get(JOINED_KEY, {}).keys())
+        except NotVisible:
+            raise Http404("案件不存在或无权查看。") from None
+        return case, joined_report(request, case), False
+    return case, joined_report(request, case) if joined else None, True
 
 
 def _when(value) -> str:
@@ -187,14 +197,8 @@ def follow_url(request: HttpRequest) -> str:
 @require_GET
 @staff_required
 def case_receipt(request: HttpRequest, case_id: int) -> HttpResponse:
-    from puan.cases.views import _visible  # the one "visible or 404" of the workbench
-
     # The receipt of a report that joined the case (`?joined=1`, from the page that said
     # so) is that report's; a case outside the user's scope has no other receipt for them.
-    try:
-        case = _visible(request.user, case_id)
-        joined = joined_report(request, case) if request.GET.get("joined") == "1" else None
-    except Http404:
-        case, joined = joined_case_or_404(request, case_id)
+    case, joined, _may_see = case_of_report(request, case_id, joined=request.GET.get("joined") == "1")
     clerk = request.user.display_name or request.user.username
     return pdf_response(case, receipt_pdf(case, follow_url=follow_url(request), clerk=clerk, joined=joined))

@@ -71,9 +71,8 @@ class OneRowInsert(Generic[M]):
         self._always = tuple(f.db_default is not models.NOT_PROVIDED for f in self.fields)
         self._sql: dict[tuple[str, tuple[bool, ...]], str] = {}
 
-    def sql(self, connection, present: tuple[bool, ...] | None = None) -> str:
-        """The INSERT of the columns marked in `present` (all of them by default)."""
-        present = present or (True,) * len(self.fields)
+    def sql(self, connection, present: tuple[bool, ...]) -> str:
+        """The INSERT of the columns marked in `present`."""
         key = (connection.vendor, present)
         sql = self._sql.get(key)
         if sql is None:

@@ -89,6 +89,15 @@ _LOST_PLUS = re.compile(r"^(?P<time>.*\d{2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?) (?P<
 _TIME_PART = re.compile(r"[T ]\d")
 
 
+def positive_int(raw: str, maximum: int) -> int | None:
+    """The integer 1…`maximum` that `raw` spells in ASCII digits, or None (str.isdigit also
+    takes "²", which int() refuses)."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= maximum else None
+
+
 def parse_when(name: str, raw: str | None, *, end_of_day: bool = False) -> datetime | None:
     """Any ISO 8601 date or date-time a client may send, as an aware datetime.
 

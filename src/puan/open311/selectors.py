@@ -29,7 +29,7 @@ from puan.cases.models import DONE_STATES, Case, CaseEvent, CaseState
 from puan.core.errors import InvalidInput, NotVisible
 from puan.core.schema import MAX_ROW_ID
 from puan.open311.attributes import Attribute, attributes_for
-from puan.open311.formats import w3
+from puan.open311.formats import positive_int, w3
 from puan.open311.models import Open311Request
 from puan.org.models import Unit, UnitLevel
 from puan.taxonomy.models import Category, Lane
@@ -236,12 +236,8 @@ def request_list(*, client, filters: RequestFilters, now: datetime | None = None
 
 
 def row_id(raw: str) -> int | None:
-    """A service_request_id as the integer it names, or None: ASCII digits only (str.isdigit
-    also takes "²") and within what the database stores."""
-    if not (raw.isascii() and raw.isdigit()):
-        return None
-    value = int(raw)
-    return value if 1 <= value <= MAX_ROW_ID else None
+    """A service_request_id as the integer it names, within what the database stores."""
+    return positive_int(raw, MAX_ROW_ID)
 
 
 def request_get(*, client, request_id: str) -> dict:

@@ -21,7 +21,7 @@ from puan.core.errors import DomainError, NotAuthenticated, NotVisible, RateLimi
 from puan.core.ratelimit import address_digest, rate_limit_hit
 from puan.open311 import selectors, services
 from puan.open311.attributes import attributes_for
-from puan.open311.formats import FORMATS, Open311Error, parse_when, render, render_errors
+from puan.open311.formats import FORMATS, Open311Error, parse_when, positive_int, render, render_errors
 from puan.open311.models import ClientSystem
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -267,9 +267,10 @@ def _positive_int(request: HttpRequest, name: str, default: int, maximum: int) -
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+    value = positive_int(raw, maximum)
+    if value is None:
         raise Open311Error(400, f"{name} 须为 1 到 {maximum} 之间的整数，收到 {raw!r}。")
-    return int(raw)
+    return value
 
 
 def _csv(request: HttpRequest, name: str) -> list[str]:
