@@ -21,6 +21,7 @@ from puan.accounts.selectors import is_read_only
 from puan.cases.deadlines import plan_for_case
 from puan.cases.models import (
     OPEN_STATES,
+    RISK_RANK,
     AssistStatus,
     AssistTask,
     Attachment,
@@ -35,7 +36,7 @@ from puan.cases.models import (
     Risk,
 )
 from puan.cases.risk import active_rules, clean_facts, grade
-from puan.cases.routing import route, unit_at_tier
+from puan.cases.routing import MIN_TIER_FOR_RISK, route, unit_at_tier
 from puan.cases.selectors import case_with_units
 from puan.cases.transitions import MOVES, actor_relations
 from puan.core.device_time import device_time
@@ -275,6 +276,20 @@ def _find_duplicate(category_id: int, lon: float | None, lat: float | None, now:
     return None
 
 
+# On PostgreSQL, reports of one category take turns between their duplicate check and
+# their insert: without it, two reports of one thing arriving together would each find no
+# open case and open two. (SQLite's IMMEDIATE transaction already holds the database's one
+# write lock.) The lock is the transaction's own, released at its end; the duplicate check
+# runs as a statement after it, so it sees a case the other report has just committed.
+_INTAKE_LOCK_CLASS = 0x5055  # the first of the two keys of PostgreSQL's advisory locks
+
+
+def _take_turn_for_category(category_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_INTAKE_LOCK_CLASS, category_id % 2**31])
+
+
 def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetime | None = None) -> int | None:
     """The open case a report of this category at this point would be joined to now (the
     rule intake applies), if any. For the intake form's warning; intake itself decides
@@ -447,7 +462,8 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
     case of the same thing nearby, or open a new case with its timeline. Red cases go to
     the district and raise a command-centre alert."""
     actor, data, now, category = plan.actor, plan.data, plan.case.created_at, plan.case.category
-    if not data.handled_on_spot:
+    if not data.handled_on_spot and data.lon is not None:
+        _take_turn_for_category(category.pk)
         duplicate_id = _find_duplicate(category.pk, data.lon, data.lat, now)
         if duplicate_id is not None:
             linked = _link_duplicate(duplicate_id, category=category, actor=actor, data=data, now=now)
@@ -509,17 +525,26 @@ def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
         raise InvalidInput("凭证附件不存在或已被使用。", field="evidence_ids")
 
 
+def _regraded(case: Case, graded) -> dict:
+    """The colour columns after a re-grade. A dispatcher's override holds against facts
+    that grade the same or lower; graver facts end it (it judged the facts of its time),
+    and the case takes their colour and reasons."""
+    if case.risk_override and RISK_RANK[graded.colour] >= RISK_RANK[Risk(case.risk)]:
+        return {"risk": case.risk, "risk_reasons": case.risk_reasons, "risk_override": case.risk_override}
+    return {"risk": graded.colour, "risk_reasons": list(graded.reasons), "risk_override": ""}
+
+
 def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInput, now: datetime) -> Case:
     """A second report of the same thing at the same place joins the first case (of the
     same category), which is returned with its category and units for the answer."""
     case = case_with_units(case_id, for_update=True, category=category)
     facts = dict(case.risk_facts)
-    facts["repeat_reports"] = case.report_count  # reports before this one
+    # Reports before this one; never fewer than the case already counted (a repeat reporter
+    # recognised at intake, facts a handler added), so a repeat cannot lower the colour.
+    facts["repeat_reports"] = max(int(facts.get("repeat_reports") or 0), case.report_count)
     graded = grade(facts, active_rules())
-    changes = {"risk_facts": facts}
-    new_colour = case.risk if case.risk_override else graded.colour
-    if not case.risk_override:
-        changes |= {"risk": graded.colour, "risk_reasons": list(graded.reasons)}
+    changes = {"risk_facts": facts, **_regraded(case, graded)}
+    new_colour = changes["risk"]
     changes |= {"report_count": case.report_count + 1, "version": case.version + 1, "updated_at": now}
     for name, value in changes.items():
         setattr(case, name, value)
@@ -712,7 +737,8 @@ def case_triage(
         raise InvalidInput("办理通道无效。", field="lane")
     merged = clean_facts({**case.risk_facts, **(facts or {})})
     graded = grade(merged, active_rules())
-    colour = case.risk if case.risk_override else graded.colour
+    regraded = _regraded(case, graded)
+    colour = regraded["risk"]
     way = route(category, colour)
     new_lane = lane or way.lane
     changes = {
@@ -722,8 +748,7 @@ def case_triage(
         "lane": new_lane,
         **_deadline_changes(case, now, lane=new_lane, risk=colour, tier=max(way.tier, case.tier)),
     }
-    if not case.risk_override:
-        changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
+    changes |= regraded
     # Triage can send a case up to the tier its colour and category demand, never down.
     if way.tier > case.tier:
         owner = unit_at_tier(case.area_path, way.tier)
@@ -803,7 +828,8 @@ def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> 
     the handler's move and the deadline sweep so both escalate alike. `plans` lets a batch
     reuse deadline plans (every case of a batch escalates at the same `now`)."""
     tier = case.tier + 1
-    facts, colour, reasons = _facts_with_escalation(case)
+    facts, regraded = _facts_with_escalation(case)
+    colour = regraded["risk"]
     if colour == Risk.RED:
         tier = Tier.DISTRICT
     owner = unit_at_tier(case.area_path, tier)
@@ -819,19 +845,15 @@ def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> 
         "owner_unit": owner,
         "owner_path": owner.path,
         "risk_facts": facts,
-        "risk": colour,
-        "risk_reasons": reasons,
+        **regraded,
         **deadline,
     }
 
 
-def _facts_with_escalation(case: Case) -> tuple[dict, str, list[str]]:
+def _facts_with_escalation(case: Case) -> tuple[dict, dict]:
     facts = dict(case.risk_facts)
     facts["escalations"] = facts.get("escalations", 0) + 1
-    graded = grade(facts, active_rules())
-    colour = case.risk if case.risk_override else graded.colour
-    reasons = case.risk_reasons if case.risk_override else list(graded.reasons)
-    return facts, colour, reasons
+    return facts, _regraded(case, grade(facts, active_rules()))
 
 
 @transaction.atomic
@@ -882,12 +904,21 @@ def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
     return case
 
 
+_NO_RETURN_BELOW = {
+    Risk.RED: "红色预警案件须由区级办理，不能退回下级。",
+    Risk.ORANGE: "橙色预警案件须由街（镇）级及以上办理，不能退回社区。",
+}
+
+
 @transaction.atomic
 def case_return(*, case: Case, actor, version: int, note: str) -> Case:
     """A higher tier hands the case back down one tier, with instructions."""
     check_move(case, actor, "return", version)
     now = timezone.now()
     tier = case.tier - 1
+    if tier < MIN_TIER_FOR_RISK[Risk(case.risk)]:
+        # Red stays with the district, orange at least with the street, whoever asks.
+        raise Conflict(_NO_RETURN_BELOW[case.risk], code="tier_below_risk")
     owner = unit_at_tier(case.area_path, tier)
     if owner.pk == case.owner_unit_id:
         raise Conflict("该案件没有可退回的下级单位。", code="no_lower_unit")
@@ -1090,16 +1121,12 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
 
 @transaction.atomic
 def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str = "") -> Case:
-    """New facts re-grade the case (a dispatcher's override stays until changed again)."""
+    """New facts re-grade the case (a dispatcher's override holds unless they are graver)."""
     check_move(case, actor, "update_facts", version)
     now = timezone.now()
     merged = clean_facts({**case.risk_facts, **facts})
-    graded = grade(merged, active_rules())
-    changes: dict = {"risk_facts": merged}
-    colour = case.risk
-    if not case.risk_override:
-        colour = graded.colour
-        changes |= {"risk": colour, "risk_reasons": list(graded.reasons)}
+    changes: dict = {"risk_facts": merged, **_regraded(case, grade(merged, active_rules()))}
+    colour = changes["risk"]
     changes |= _district_if_red(case, colour)
     case = _commit_move(
         case,

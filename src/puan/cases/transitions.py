@@ -4,6 +4,7 @@
 - OWNER: a handler of the unit that owns the case now (community at tier 1, street at
   tier 2), or a dispatcher of the district centre (which owns tier 3 and may act anywhere);
 - SUPERVISOR: a dispatcher, or a handler of a unit above the owner (street over community);
+- DISPATCHER: a dispatcher (the colour of a case is theirs to override, with a reason);
 - LEAD: a handler of the lead department;
 - ASSIST: a handler of a department with an assisting task on the case;
 - REPORTER: the person who reported it (citizen, volunteer, grid worker);
@@ -28,6 +29,7 @@ WORKING = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.ESCALATED, S.RETURNED, S.REOPE
 class Who(StrEnum):
     OWNER = "owner"
     SUPERVISOR = "supervisor"
+    DISPATCHER = "dispatcher"
     LEAD = "lead"
     ASSIST = "assist"
     REPORTER = "reporter"
@@ -91,7 +93,7 @@ MOVES: dict[str, Move] = {
         _m("close", "归档", {S.RATED, S.VERIFIED}, S.CLOSED, {Who.SUPERVISOR, Who.OWNER}),
         _m("add_assist", "增加协办部门", WORKING, None, {Who.OWNER}, min_tier=2),
         _m("close_assist", "完成协办任务", WORKING, None, {Who.ASSIST, Who.OWNER}),
-        _m("override_risk", "调整风险等级", OPEN, None, {Who.SUPERVISOR}, needs_note=True),
+        _m("override_risk", "调整风险等级", OPEN, None, {Who.DISPATCHER}, needs_note=True),
         _m("update_facts", "补充研判要素", OPEN, None, {Who.OWNER, Who.SUPERVISOR, Who.GRID, Who.LEAD}),
         _m("comment", "备注", OPEN | {S.RESOLVED, S.VERIFIED, S.RATED, S.REJECTED}, None, {Who.ANY}),
         _m("request_suspension", "申请挂起", WORKING, None, {Who.OWNER, Who.LEAD}, needs_note=True),
@@ -123,6 +125,8 @@ def actor_relations(case: Case, user, *, assist_departments: set[int]) -> set[Wh
     is_centre_dispatcher = Role.DISPATCHER in roles and unit.level == UnitLevel.DISTRICT
     if is_centre_dispatcher or (Role.UNIT_HANDLER in roles and unit.pk == case.owner_unit_id):
         relations.add(Who.OWNER)
+    if Role.DISPATCHER in roles:
+        relations.add(Who.DISPATCHER)
     if Role.DISPATCHER in roles or (
         Role.UNIT_HANDLER in roles and case.owner_path.startswith(unit.path) and unit.pk != case.owner_unit_id
     ):

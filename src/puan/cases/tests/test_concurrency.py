@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -215,6 +216,43 @@ def test_it_creates_one_case_for_two_concurrent_intakes_with_one_idempotency_key
     # Both requests of a round usually get past the early look-up of the key and both take the
     # report in: then the key's unique constraint, not the look-up, keeps the second case out.
     assert len(intakes) > ROUNDS, "the two requests never overlapped: nothing was raced"
+
+
+def test_it_joins_two_reports_of_one_thing_made_at_once_into_one_case(world, monkeypatch):
+    """Two people report the same thing at the same moment (two callers, two sensors): the
+    second must join the first's case even when both look for an open case before either
+    has written one. The duplicate check is held open for a moment to make sure the two
+    transactions overlap."""
+    people = People(world)
+    real_find = svc._find_duplicate
+    looked = []
+
+    def slow_find(*args):
+        found = real_find(*args)
+        looked.append(found)
+        time.sleep(0.3)  # the other report's intake is under way meanwhile
+        return found
+
+    monkeypatch.setattr(svc, "_find_duplicate", slow_find)
+
+    def report(actor, i, title):
+        def worker(barrier):
+            barrier.wait()
+            return intake(actor, lon_lat=spot(i), title=title, category="G15-01").linked
+
+        return worker
+
+    for i in range(2):
+        outcomes = race(
+            report(people.grid_worker, 20 + i, f"同一处噪音·甲{i}"),
+            report(people.community, 20 + i, f"同一处噪音·乙{i}"),
+        )
+        assert sorted(outcomes) == [("returned", False), ("returned", True)], f"round {i}: {outcomes}"
+        at_spot = Case.objects.filter(lon=spot(20 + i)[0], lat=spot(20 + i)[1])
+        assert at_spot.count() == 1, f"round {i}: {list(at_spot.values_list('title', flat=True))}"
+        assert at_spot.get().report_count == 2
+        assert CaseEvent.objects.filter(case=at_spot.get(), kind="duplicate_report").count() == 1
+    assert len(looked) == 4
 
 
 def test_it_reads_a_case_while_another_request_is_writing_it(world, api):

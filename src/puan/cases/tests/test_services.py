@@ -243,6 +243,24 @@ def test_it_lets_a_higher_tier_return_a_case_with_instructions(world, people):
         svc.case_return(case=case, actor=people.community, version=case.version, note="x")
 
 
+def test_it_keeps_a_red_case_at_the_district_and_an_orange_one_above_the_community(world, people):
+    red = intake(people.grid_worker, facts={"danger_to_life": True}).case
+    assert (red.risk, red.tier) == (Risk.RED, 3)
+    red = svc.case_accept(case=red, actor=people.dispatcher, version=red.version)
+    red = svc.case_triage(case=red, actor=people.dispatcher, version=red.version)
+    with pytest.raises(Conflict) as err:
+        svc.case_return(case=red, actor=people.dispatcher, version=red.version, note="请街道处理")
+    assert err.value.code == "tier_below_risk" and "红色" in err.value.message
+    orange = intake(people.grid_worker, facts={"vulnerable_people": True}, lon_lat=(113.4065, 23.1065)).case
+    orange = svc.case_accept(case=orange, actor=people.street, version=orange.version)
+    orange = svc.case_triage(case=orange, actor=people.street, version=orange.version)
+    assert (orange.risk, orange.tier) == (Risk.ORANGE, 2)
+    with pytest.raises(Conflict) as err:
+        svc.case_return(case=orange, actor=people.street, version=orange.version, note="请社区处理")
+    assert err.value.code == "tier_below_risk"
+    assert Case.objects.get(pk=orange.pk).tier == 2 and timeline(orange) == ["register", "accept", "triage"]
+
+
 def test_it_refuses_a_stale_version_and_moves_nobody_else_owns(world, people):
     case = intake(people.grid_worker).case
     with pytest.raises(ConcurrentChange):
@@ -269,6 +287,41 @@ def test_it_lets_a_dispatcher_override_the_colour_with_a_reason(world, people):
     # New facts keep the override.
     case = svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"injury": True})
     assert case.risk == Risk.RED and case.risk_facts["injury"] == 1
+
+
+def test_it_leaves_the_colour_override_to_dispatchers(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    for someone in (people.street, people.community, people.grid_worker):
+        with pytest.raises(NotAllowed):
+            svc.case_override_risk(case=case, actor=someone, version=case.version, risk="red", note="我看应为红色")
+    assert Case.objects.get(pk=case.pk).risk == Risk.YELLOW
+
+
+def test_it_lets_graver_facts_end_an_override_and_no_lesser_ones(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_override_risk(
+        case=case, actor=people.dispatcher, version=case.version, risk="orange", note="需关注"
+    )
+    # Facts that grade no higher than the override leave it standing.
+    case = svc.case_update_facts(case=case, actor=people.grid_worker, version=case.version, facts={"injury": True})
+    assert (case.risk, case.risk_override) == (Risk.ORANGE, "需关注")
+    # Danger to life outranks the dispatcher's earlier judgement: red, the district, an alert.
+    case = svc.case_update_facts(
+        case=case, actor=people.grid_worker, version=case.version, facts={"danger_to_life": True}
+    )
+    assert (case.risk, case.risk_override, case.tier) == (Risk.RED, "", 3)
+    assert CommandAlert.objects.filter(case=case).exists()
+    assert any("生命" in reason for reason in case.risk_reasons)
+
+
+def test_it_never_lowers_the_colour_for_a_repeated_report(world, people):
+    lon_lat = (113.4055, 23.1055)
+    case = intake(people.grid_worker, facts={"repeat_reports": 3}, lon_lat=lon_lat).case
+    assert case.risk == Risk.ORANGE
+    linked = intake(people.community, lon_lat=lon_lat)
+    assert linked.linked and linked.case.pk == case.pk
+    case.refresh_from_db()
+    assert case.risk == Risk.ORANGE and case.risk_facts["repeat_reports"] == 3 and case.report_count == 2
 
 
 def test_it_regrades_when_new_facts_arrive(world, people):
