@@ -554,7 +554,7 @@ def _map_data(case: Case) -> dict | None:
 def _clock_moves_ruled_out(case: Case) -> set[str]:
     """The transition table allows the clock moves in every working state; whether one
     makes sense depends on the clock: resume only a suspended case, decide only a pending
-    request, ask for an extension once."""
+    request, ask for an extension once and only where the deadline policy allows one."""
     pending = SlaRequest.objects.filter(case_id=case.pk, state=RequestState.PENDING).exists()
     ruled_out = set()
     if case.suspended_at is None:
@@ -563,7 +563,7 @@ def _clock_moves_ruled_out(case: Case) -> set[str]:
         ruled_out.add("decide_request")
     if pending or case.suspended_at is not None:
         ruled_out.add("request_suspension")
-    if pending or case.extended:
+    if pending or case.extended or not sla.extendable(case):
         ruled_out.add("request_extension")
     return ruled_out
 

@@ -209,8 +209,10 @@ def intake(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, message_of(error))
             else:
                 target = redirect("cases:intake_done", case_id=filed["case"])
+                # Kept for the done page and receipt: the case may lie outside the clerk's
+                # scope (a window takes reports from the whole district).
+                remember_joined(request, filed["code"], title=data.title, address=data.address, joined=filed["linked"])
                 if filed["linked"]:
-                    remember_joined(request, filed["code"], title=data.title, address=data.address)
                     target["Location"] += "?linked=1"
                 return target
         status = 422

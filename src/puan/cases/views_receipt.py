@@ -19,9 +19,11 @@ from puan.web.http import staff_required
 
 # --- reports that joined an open case -------------------------------------------------
 
-# Tracking code → what a report made in this browser session said, for reports that joined
-# an open case somebody else had reported: their reporter's pages and receipt show their
-# own report, not the case's title and address, which may name other people.
+# Tracking code → what a report made in this browser session said. For a report that joined
+# an open case somebody else had reported, its reporter's pages and receipt show their own
+# report, not the case's title and address, which may name other people. A clerk's report
+# that opened a case outside the clerk's own scope (a window takes reports from anywhere) is
+# kept too, so that the clerk can still hand on its code and receipt.
 JOINED_KEY = "joined_reports"
 JOINED_KEPT = 10
 
@@ -33,20 +35,24 @@ class JoinedReport:
     reported_at: datetime
 
 
-def remember_joined(request: HttpRequest, tracking_code: str, *, title: str, address: str) -> None:
+def remember_joined(request: HttpRequest, tracking_code: str, *, title: str, address: str, joined: bool = True) -> None:
+    """Keep a report made in this session; `joined`: it joined an open case (else it
+    opened the case itself)."""
     kept = dict(request.session.get(JOINED_KEY, {}))
     kept.pop(tracking_code, None)
     kept[tracking_code] = {
         "title": title.strip()[:200],
         "address": address.strip()[:300],
         "at": timezone.now().isoformat(),
+        "joined": joined,
     }
     request.session[JOINED_KEY] = dict(list(kept.items())[-JOINED_KEPT:])
 
 
 def joined_report(request: HttpRequest, case: Case) -> JoinedReport | None:
+    """The report of this session that joined `case`, if one did."""
     kept = request.session.get(JOINED_KEY, {}).get(case.tracking_code)
-    if kept is None:
+    if kept is None or not kept.get("joined", True):
         return None
     return JoinedReport(kept["title"], kept["address"], datetime.fromisoformat(kept["at"]))
 
@@ -56,8 +62,8 @@ def case_of_report(request: HttpRequest, case_id: int, *, joined: bool) -> tuple
     that joined it, whether the clerk may see the case).
 
     A case the clerk may see comes with their own report when it `joined` the case; one
-    outside their scope only when their report, made in this session, joined it; any
-    other is a 404."""
+    outside their scope only when their report, made in this session, joined or opened
+    it; any other is a 404."""
     from puan.cases.views import _visible  # the one "visible or 404" of the workbench
 
     try:

@@ -22,6 +22,12 @@ def _policy(case: Case):
     return policy_for(lane=case.lane, tier=case.tier, risk=case.risk, kind=case.kind)
 
 
+def extendable(case: Case) -> bool:
+    """Whether the case's deadline policy allows an extension at all (urgent, simple and
+    complex matters do not)."""
+    return _policy(case).extension_minutes > 0
+
+
 @transaction.atomic
 def case_request_suspension(*, case: Case, actor, version: int, note: str) -> Case:
     check_move(case, actor, "request_suspension", version)

@@ -57,6 +57,33 @@ def test_it_refreshes_only_the_results_when_a_filter_changes(people):
     assert re.search(r"全部待办\s*<span class=\"n\">1</span>", html)
 
 
+def test_it_refreshes_the_queue_on_the_page_being_read(people, monkeypatch):
+    from puan.cases import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for i in range(4):
+        intake(people.grid_worker, category="G10-01", title=f"噪音{i}", lon_lat=(113.4012 + 0.002 * i, 23.1012))
+    client = client_for(people.community)
+    html = client.get("/work/", {"page": "2"}).content.decode()
+    refresh = re.search(r'<div id="queue-results" hx-get="([^"]+)"', html)[1]
+    assert refresh == "/work/?page=2"
+    again = client.get(refresh, headers={**HTMX, "HX-Target": "queue-results"}).content.decode()
+    assert re.search(r"第 2 / 2 页", again)
+
+
+def test_it_offers_an_extension_only_where_the_deadline_policy_allows_one(people):
+    owners = {1: people.community, 2: people.street, 3: people.dispatcher}
+    pages = {}
+    for name, kwargs in (("simple", {}), ("petition", {"category": "G16-02", "kind": "petition"})):
+        case = intake(people.grid_worker, **kwargs).case
+        for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+            case = move(case=case, actor=owners[case.tier], version=case.version)
+        pages[name] = client_for(owners[case.tier]).get(f"/work/cases/{case.pk}/").content.decode()
+    assert 'id="move-request_suspension"' in pages["simple"]
+    assert 'id="move-request_extension"' not in pages["simple"]  # 简事快办: no extension
+    assert 'id="move-request_extension"' in pages["petition"]  # 60 days, extendable by 30
+
+
 def test_it_shows_the_case_with_only_the_moves_i_may_make(people):
     case = intake(people.grid_worker, category="G10-01", reporter_phone="13800138000").case
     html = client_for(people.community).get(f"/work/cases/{case.pk}/").content.decode()

@@ -83,6 +83,30 @@ def test_it_hands_on_a_report_that_joined_a_case_outside_the_clerks_scope(people
     assert theirs.report_count == 2
 
 
+@pytest.mark.parametrize("clerk", ["other_community", "justice"])
+def test_it_hands_on_a_case_the_clerk_opened_outside_their_scope(people, clerk):
+    """A window takes reports from the whole district: a community's clerk files for
+    another community, a department's window for any. The clerk still gets the code and the
+    receipt to hand over, but not the case, which its own unit handles."""
+    client = client_for(getattr(people, clerk))
+    response = client.post("/intake/", form_data(unit_id=str(people.tree.community_a.pk)))
+    assert response.status_code == 302, response.content.decode()[:1000]
+    case = Case.objects.get()
+    assert case.community_id == people.tree.community_a.pk and response.url == f"/intake/done/{case.pk}/"
+    done = client.get(response.url)
+    html = done.content.decode()
+    assert done.status_code == 200 and "登记成功" in html and "已合并为重复反映" not in html
+    assert case.tracking_code in html and "该案件不在您的权限范围内" in html
+    assert f'href="/work/cases/{case.pk}/"' not in html
+    receipt = client.get(f"/work/cases/{case.pk}/receipt.pdf")
+    assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
+    assert client.get(f"/work/cases/{case.pk}/").status_code == 404
+    # Another session did not file it.
+    stranger = client_for(getattr(people, clerk))
+    assert stranger.get(f"/intake/done/{case.pk}/").status_code == 404
+    assert stranger.get(f"/work/cases/{case.pk}/receipt.pdf").status_code == 404
+
+
 def submission_key(html: str) -> str:
     return re.search(r'name="submission" value="([^"]+)"', html)[1]
 
