@@ -267,13 +267,21 @@ PUAN_WEBHOOK_MAX_ATTEMPTS = env_int("PUAN_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, m
 PUAN_WEBHOOK_BACKOFF_SECONDS = env_int("PUAN_WEBHOOK_BACKOFF_SECONDS", 60, minimum=1, maximum=3600)
 PUAN_WEBHOOK_WORKERS = env_int("PUAN_WEBHOOK_WORKERS", 4, minimum=1, maximum=32)
 
+_LOG_LEVEL = env_str("PUAN_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("PUAN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per message: Django's own console handler (on under DEBUG) and the one
+        # the task worker adds to a "huey" logger without handlers would each repeat what
+        # the root's handler writes.
+        "django": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+        "huey": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+    },
 }
 
 PUAN_DISTRICT_NAME = _("Puan district")

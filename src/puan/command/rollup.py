@@ -302,13 +302,19 @@ class FoldReport:
     last_event_id: int = 0
     seconds: float = 0.0
     skipped: bool = False  # another worker was folding
-    rebuilt: bool = False  # the backlog was rebuilt rather than folded
+    rebuild: RebuildReport | None = None  # the backlog was rebuilt rather than folded
+
+    @property
+    def rebuilt(self) -> bool:
+        return self.rebuild is not None
 
     def as_line(self) -> str:
         if self.skipped:
             return "另一进程正在汇总，本次跳过。"
-        if self.rebuilt:
-            return "积压过多，已重建汇总。" + self._folded()
+        if self.rebuild is not None:
+            # What the rebuild took in; events that arrived meanwhile were folded after it.
+            line = f"积压过多，已重建汇总。{self.rebuild.as_line()}"
+            return line + (f"；其后{self._folded()}" if self.events else "")
         return self._folded()
 
     def _folded(self) -> str:
@@ -345,8 +351,7 @@ def rollup_fold(*, batch: int = FOLD_BATCH, max_batches: int | None = None) -> F
     report = FoldReport()
     if max_batches is None and _backlog() > REBUILD_BACKLOG:
         log.info("command roll-up: %d events behind, rebuilding instead of folding", _backlog())
-        report.rebuilt = True
-        rollup_rebuild()
+        report.rebuild = rollup_rebuild()
     while max_batches is None or report.batches < max_batches:
         with transaction.atomic():
             state = rollup_state()

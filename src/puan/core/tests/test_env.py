@@ -80,3 +80,32 @@ def test_it_fills_gaps_from_an_env_file_without_overriding(tmp_path, monkeypatch
     env_file.write_text("not a line\n", encoding="utf-8")
     with pytest.raises(ImproperlyConfigured, match=":1 is not a KEY=VALUE line"):
         load_env_file(env_file)
+
+
+def test_it_writes_each_log_message_once(tmp_path):
+    """Under DEBUG (`make demo`), Django's console handler and the one the task worker
+    gives a "huey" logger without handlers would each repeat what the root's handler
+    writes: every message would be on the console twice."""
+    script = (
+        "import logging, django; django.setup()\n"
+        "from django.conf import settings; assert settings.DEBUG\n"
+        # What `run_huey` does before it starts the consumer.
+        "from huey.consumer_options import ConsumerConfig\n"
+        "huey = logging.getLogger('huey')\n"
+        "huey.handlers or ConsumerConfig().setup_logger(huey)\n"
+        "logging.getLogger('django.request').warning('once-from-django')\n"
+        "logging.getLogger('huey.consumer').info('once-from-huey')\n"
+        "logging.getLogger('puan.cases').info('once-from-puan')\n"
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PUAN_")},
+        "DJANGO_SETTINGS_MODULE": "puan.settings",
+        "PUAN_DEBUG": "1",
+        "PUAN_DATA_DIR": str(tmp_path),
+        "PUAN_ENV_FILE": str(tmp_path / "none.env"),
+        "PUAN_LOG_LEVEL": "INFO",
+    }
+    result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for message in ("once-from-django", "once-from-huey", "once-from-puan"):
+        assert result.stderr.count(message) == 1, result.stderr
