@@ -24,11 +24,12 @@ class Route:
 
 def route(category: Category, risk: str) -> Route:
     tier = max(int(category.first_tier), int(MIN_TIER_FOR_RISK[Risk(risk)]))
-    lane = category.default_lane
-    # A red case is handled urgently unless it is one of the hard, long-running kinds.
-    if risk == Risk.RED and lane in (Lane.SIMPLE, Lane.COMPLEX):
-        lane = Lane.URGENT
-    return Route(lane=lane, tier=tier)
+    return Route(lane=lane_for_risk(category.default_lane, risk), tier=tier)
+
+
+def lane_for_risk(lane: str, risk: str) -> str:
+    """A red case is handled urgently unless it is one of the hard, long-running kinds."""
+    return Lane.URGENT if risk == Risk.RED and lane in (Lane.SIMPLE, Lane.COMPLEX) else lane
 
 
 def unit_at_tier(area_path: str, tier: int) -> Unit:

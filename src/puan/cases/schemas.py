@@ -206,7 +206,13 @@ class CasePage(Schema):
 
 class QueueOut(Schema):
     items: list[CaseListItem]
-    counts: dict[str, int] = Field(..., description="Open cases per state in the queue")
+    counts: dict[str, int] = Field(
+        ...,
+        description=(
+            "Cases per state in the queue: the open states, and resolved, verified and rated"
+            " cases awaiting their check or archiving"
+        ),
+    )
     total: int
 
 

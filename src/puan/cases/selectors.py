@@ -212,6 +212,28 @@ def _owned_q(scope: DataScope) -> Q:
     return q
 
 
+# The loop's last steps, which are somebody's work as much as the open states: the tier
+# above checks a resolution (核查), the owner archives it once checked or rated (归档).
+AFTER_RESOLUTION = (CaseState.RESOLVED, CaseState.VERIFIED, CaseState.RATED)
+QUEUE_STATES = (*OPEN_STATES, *AFTER_RESOLUTION)
+# The tiers whose resolutions a unit at this depth checks: the district centre its streets'
+# and its own (no unit is above it), a street its communities'.
+_CHECKS_TIERS = {1: (2, 3), 2: (1,)}
+
+
+def _after_resolution_q(scope: DataScope) -> Q:
+    """Resolved cases the scope's unit checks, being the tier above the owner, and checked
+    or rated cases it owns, which it archives."""
+    grid_depth = LEVEL_DEPTH[UnitLevel.GRID] * PATH_SEGMENT_WIDTH
+    owned = sorted(p for p in scope.unit_paths if len(p) < grid_depth)
+    q = Q(state__in=[CaseState.VERIFIED, CaseState.RATED], owner_path__in=owned) if owned else Q(pk__in=[])
+    for path in owned:
+        tiers = _CHECKS_TIERS.get(len(path) // PATH_SEGMENT_WIDTH)
+        if tiers:
+            q |= Q(state=CaseState.RESOLVED, tier__in=tiers) & subtree_q(path, "owner_path")
+    return q
+
+
 QUEUE_ORDER = (
     SqlCase(When(state=CaseState.ESCALATED, then=Value(0)), default=Value(1), output_field=IntegerField()),
     SqlCase(
@@ -224,9 +246,11 @@ QUEUE_ORDER = (
 
 
 def case_queue(*, user, filters: CaseFilters, limit: int, offset: int) -> tuple[list[Case], dict[str, int], int]:
-    """A handler's work: open cases their scope owns, escalated first, then red, orange,
-    yellow, then the earliest deadline. Also the count per state (before state filters)."""
-    owned = Case.objects.filter(_owned_q(scope_for(user)), state__in=OPEN_STATES)
+    """A handler's work: open cases their scope owns, and resolutions it checks or archives,
+    escalated first, then red, orange, yellow, then the earliest deadline. Also the count
+    per state (before state filters)."""
+    scope = scope_for(user)
+    owned = Case.objects.filter((_owned_q(scope) & Q(state__in=OPEN_STATES)) | _after_resolution_q(scope))
     unfiltered_states = CaseFilters(**{**filters.__dict__, "state": None})
     counts = dict(_apply_filters(owned, unfiltered_states).values_list("state").annotate(n=Count("pk")).order_by())
     cases = _apply_filters(owned, filters)
@@ -236,4 +260,4 @@ def case_queue(*, user, filters: CaseFilters, limit: int, offset: int) -> tuple[
         .annotate(_escalated=QUEUE_ORDER[0], _risk=QUEUE_ORDER[1])
         .order_by("_escalated", "_risk", "resolve_due_at", "pk")[offset : offset + limit]
     )
-    return rows, {s: counts.get(s, 0) for s in OPEN_STATES}, total
+    return rows, {s: counts.get(s, 0) for s in QUEUE_STATES}, total

@@ -36,7 +36,7 @@ from puan.cases.models import (
     Risk,
 )
 from puan.cases.risk import active_rules, clean_facts, grade
-from puan.cases.routing import MIN_TIER_FOR_RISK, route, unit_at_tier
+from puan.cases.routing import MIN_TIER_FOR_RISK, lane_for_risk, route, unit_at_tier
 from puan.cases.selectors import case_with_units
 from puan.cases.transitions import MOVES, actor_relations
 from puan.core.device_time import device_time
@@ -511,12 +511,21 @@ def _alert_if_red(case: Case, colour: str, now: datetime) -> None:
         _raise_red_alert(case, now)
 
 
-def _district_if_red(case: Case, colour: str) -> dict:
-    """Red goes straight to the district tier: the changes that move it there, if needed."""
+def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
+    """Red goes straight to the district tier: the changes that move it there, if needed.
+    Like a case reported red, it goes on the urgent lane (unless it is one of the hard,
+    long-running kinds), on a fresh deadline clock at the district."""
     if colour != Risk.RED or case.tier >= Tier.DISTRICT:
         return {}
     district = unit_at_tier(case.area_path, Tier.DISTRICT)
-    return {"tier": Tier.DISTRICT, "owner_unit": district, "owner_path": district.path}
+    lane = lane_for_risk(case.lane, Risk.RED)
+    return {
+        "tier": Tier.DISTRICT,
+        "owner_unit": district,
+        "owner_path": district.path,
+        "lane": lane,
+        **_deadline_changes(case, now, lane=lane, tier=Tier.DISTRICT, risk=Risk.RED),
+    }
 
 
 def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
@@ -883,10 +892,9 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
 
 def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
     """A case turned red belongs to the district at once."""
-    district = unit_at_tier(case.area_path, Tier.DISTRICT)
-    Case.objects.filter(pk=case.pk, version=case.version).update(
-        tier=Tier.DISTRICT, owner_unit=district, owner_path=district.path, version=F("version") + 1, updated_at=now
-    )
+    changes = _district_if_red(case, Risk.RED, now)
+    district = changes["owner_unit"]
+    Case.objects.filter(pk=case.pk, version=case.version).update(**changes, version=F("version") + 1, updated_at=now)
     _event(
         case,
         seq=case.version + 1,
@@ -896,7 +904,7 @@ def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
         actor=actor,
         now=now,
         note=reason,
-        data={"tier": Tier.DISTRICT, "owner_unit": district.pk},
+        data={"tier": Tier.DISTRICT, "owner_unit": district.pk, "lane": changes["lane"]},
         tier=Tier.DISTRICT,
     )
     _alert_if_red(case, Risk.RED, now)
@@ -1104,7 +1112,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
     now = timezone.now()
     reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
     changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
-    changes |= _district_if_red(case, risk)
+    changes |= _district_if_red(case, risk, now)
     case = _commit_move(
         case,
         actor=actor,
@@ -1127,7 +1135,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
     merged = clean_facts({**case.risk_facts, **facts})
     changes: dict = {"risk_facts": merged, **_regraded(case, grade(merged, active_rules()))}
     colour = changes["risk"]
-    changes |= _district_if_red(case, colour)
+    changes |= _district_if_red(case, colour, now)
     case = _commit_move(
         case,
         actor=actor,

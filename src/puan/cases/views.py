@@ -23,8 +23,8 @@ from puan.accounts.selectors import is_read_only
 from puan.cases import services as svc
 from puan.cases.api import case_detail
 from puan.cases.attachments import attachment_upload
-from puan.cases.models import OPEN_STATES, AssistStatus, Attachment, Case, CaseKind, Risk
-from puan.cases.selectors import CaseFilters, case_get_visible, case_queue
+from puan.cases.models import AssistStatus, Attachment, Case, CaseKind, Risk
+from puan.cases.selectors import QUEUE_STATES, CaseFilters, case_get_visible, case_queue
 from puan.cases.transitions import MOVES, Who, actor_relations
 from puan.core.errors import ConcurrentChange, Conflict, DomainError, InvalidInput, NotAllowed, NotVisible
 from puan.core.uploads import max_upload_bytes
@@ -76,7 +76,7 @@ class QueueFilterForm(PageForm):
     state = forms.ChoiceField(
         label=_("状态"),
         required=False,
-        choices=[("", _("全部待办"))] + [(s.value, pgettext_lazy("state", s.label)) for s in OPEN_STATES],
+        choices=[("", _("全部待办"))] + [(s.value, pgettext_lazy("state", s.label)) for s in QUEUE_STATES],
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput)
 
@@ -107,7 +107,7 @@ def _queue_context(request: HttpRequest) -> dict:
         clock = sla.case_clock(case)
         queue_rows.append(QueueRow(case, clock.light, clock.remaining_seconds))
     chips = [("", gettext("全部待办"), sum(counts.values()))] + [
-        (s.value, pgettext("state", s.label), counts.get(s.value, 0)) for s in OPEN_STATES
+        (s.value, pgettext("state", s.label), counts.get(s.value, 0)) for s in QUEUE_STATES
     ]
     pages = max(1, -(-total // PAGE_SIZE))
     return {
@@ -635,7 +635,7 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         return _refused(request, case, gettext("当前角色为只读，不能进行此操作。"), status=403)
     version = _posted_version(request)
     if version is not None and version != case.version:
-        return _stale(request, case)
+        return _stale(request, case, action=action)
     try:
         svc.check_move(case, user, action)
     except NotAllowed as error:
@@ -649,14 +649,16 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         with transaction.atomic():
             updated = form.perform()
     except ConcurrentChange:
-        return _stale(request, _visible(user, case_id))
+        return _stale(request, _visible(user, case_id), action=action)
     except InvalidInput as error:
         form.place_error(error)
         return _panel(request, _visible(user, case_id), status=422, notice=None, bound=form)
     except NotAllowed as error:
         return _refused(request, case, message_of(error), status=403)
     except DomainError as error:
-        return _panel(request, _visible(user, case_id), status=error.status, notice=Notice("error", message_of(error)))
+        # Refused as it stands (a task still open, say): what was typed stays in the form.
+        notice = Notice("error", message_of(error))
+        return _panel(request, _visible(user, case_id), status=error.status, notice=notice, bound=form)
     done = gettext("已完成“%(move)s”。") % {"move": gettext(MOVES[action].label)}
     try:
         fresh = case_get_visible(user=user, case_id=updated.pk)
@@ -674,9 +676,15 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     return redirect("cases:case", case_id=case_id)
 
 
-def _stale(request: HttpRequest, fresh: Case) -> HttpResponse:
+def _stale(request: HttpRequest, fresh: Case, *, action: str) -> HttpResponse:
+    """The fresh case, with the move's form still holding what was typed, now at the fresh
+    version: sent again, it is a decision taken on the case as it now is (if the move is
+    still possible at all)."""
     text = gettext("该案件已被他人修改，下面是最新情况，请确认后重新操作。")
-    return _panel(request, fresh, status=409, notice=Notice("stale", text))
+    data = request.POST.copy()
+    data["version"] = str(fresh.version)
+    bound = move_form(action, fresh, request.user, data)
+    return _panel(request, fresh, status=409, notice=Notice("stale", text), bound=bound)
 
 
 def _refused(request: HttpRequest, case: Case, text: str, *, status: int) -> HttpResponse:

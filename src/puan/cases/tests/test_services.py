@@ -93,6 +93,8 @@ def test_it_turns_repeated_reports_orange_then_red(world, people):
         intake(people.volunteer, channel="app")
     case.refresh_from_db()
     assert case.risk == Risk.RED and case.tier == 3 and case.owner_unit_id == world.district.pk
+    # On the clock of a case reported red: the urgent lane, 24 hours from now.
+    assert case.lane == Lane.URGENT and case.resolve_due_at - timezone.now() <= timedelta(hours=24)
 
 
 def test_it_recognises_a_repeat_reporter_by_blind_index(world, people):
@@ -334,6 +336,19 @@ def test_it_regrades_when_new_facts_arrive(world, people):
         case=case, actor=people.grid_worker, version=case.version, facts={"danger_to_life": True}
     )
     assert case.risk == Risk.RED and case.tier == 3
+
+
+def test_it_puts_a_case_that_turns_red_on_the_clock_of_a_case_reported_red(world, people):
+    reported_red = intake(people.grid_worker, facts={"danger_to_life": True}, lon_lat=(113.406, 23.106)).case
+    turned = walk_to_in_progress(people, intake(people.grid_worker).case)
+    assert (turned.lane, turned.tier) == (Lane.SIMPLE, 1)
+    before = timezone.now()
+    turned = svc.case_update_facts(
+        case=turned, actor=people.grid_worker, version=turned.version, facts={"danger_to_life": True}
+    )
+    assert (turned.risk, turned.tier, turned.lane) == (Risk.RED, 3, reported_red.lane) == (Risk.RED, 3, Lane.URGENT)
+    assert timedelta(hours=23) < turned.resolve_due_at - before <= timedelta(hours=24, minutes=1)
+    assert timedelta(minutes=29) < turned.respond_due_at - before <= timedelta(minutes=31)
 
 
 def test_it_keeps_closed_cases_immutable_except_reopen(world, people):

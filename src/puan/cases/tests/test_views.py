@@ -57,6 +57,36 @@ def test_it_refreshes_only_the_results_when_a_filter_changes(people):
     assert re.search(r"全部待办\s*<span class=\"n\">1</span>", html)
 
 
+def test_it_puts_a_resolution_in_the_queue_of_whoever_checks_and_then_archives_it(people):
+    community_case = intake(people.grid_worker, category="G10-01", title="楼道堆物清理").case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        community_case = move(case=community_case, actor=people.community, version=community_case.version)
+    community_case = svc.case_resolve(
+        case=community_case, actor=people.community, version=community_case.version, outcome="已清理"
+    )
+    red = intake(people.grid_worker, category="G10-01", title="燃气泄漏", facts={"danger_to_life": True}).case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        red = move(case=red, actor=people.dispatcher, version=red.version)
+    svc.case_resolve(case=red, actor=people.dispatcher, version=red.version, outcome="已关阀抢修")
+
+    def queue(user, **params) -> str:
+        return client_for(user).get("/work/", params).content.decode()
+
+    # The street checks its community's resolution; the centre checks its own.
+    street = queue(people.street)
+    assert "楼道堆物清理" in street and re.search(r"已办结\s*<span class=\"n\">1</span>", street)
+    assert "楼道堆物清理" in queue(people.street, state="resolved")
+    assert 'id="move-verify"' in client_for(people.street).get(f"/work/cases/{community_case.pk}/").content.decode()
+    centre = queue(people.dispatcher)
+    assert "燃气泄漏" in centre and "楼道堆物清理" not in centre
+    assert "楼道堆物清理" not in queue(people.community)  # not the owner's to check
+    # Checked, it is the owner's to archive.
+    svc.case_verify(case=community_case, actor=people.street, version=community_case.version)
+    assert "楼道堆物清理" not in queue(people.street)
+    community = queue(people.community)
+    assert "楼道堆物清理" in community and re.search(r"已核查\s*<span class=\"n\">1</span>", community)
+
+
 def test_it_refreshes_the_queue_on_the_page_being_read(people, monkeypatch):
     from puan.cases import views
 
@@ -180,6 +210,18 @@ def test_it_says_someone_changed_the_case_and_shows_the_fresh_state(people):
     case.refresh_from_db()
     assert case.state == CaseState.ACCEPTED
 
+    # A note typed for a move still possible is kept, at the fresh version: sent again, it
+    # is a decision on the case as it now is.
+    seen = case.version
+    svc.case_comment(case=case, actor=people.grid_worker, version=case.version, note="网格员补充情况")
+    response = client_for(people.community).post(
+        f"/work/cases/{case.pk}/moves/comment/", {"version": seen, "note": "已电话联系当事人"}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 409 and "该案件已被他人修改" in html
+    form = re.search(r'<details id="move-comment" open>(.*?)</details>', html, re.S).group(1)
+    assert "已电话联系当事人" in form and f'name="version" value="{seen + 1}"' in form
+
 
 def test_it_resolves_with_photos_uploaded_in_the_form(people):
     case = intake(people.grid_worker).case
@@ -216,7 +258,11 @@ def test_it_keeps_no_photo_of_a_resolution_that_was_refused(people, settings):
         f"/work/cases/{case.pk}/moves/resolve/",
         {"version": case.version, "outcome": "双方达成和解", "evidence": [SimpleUploadedFile("现场.png", PNG)]},
     )
-    assert response.status_code == 409 and "协办任务尚未完成" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 409 and "协办任务尚未完成" in html
+    # What was typed stays, in the form left open.
+    form = re.search(r'<details id="move-resolve" open>(.*?)</details>', html, re.S).group(1)
+    assert "双方达成和解" in form
     assert not Attachment.objects.exists()
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
 
