@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, router, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from puan.accounts.models import User
 from puan.accounts.roles import Role
@@ -630,6 +631,11 @@ def _assist_departments(case: Case) -> set[int]:
     return set(case.assists.filter(status=AssistStatus.OPEN).values_list("department_id", flat=True))
 
 
+def _state_label(state: str):
+    """A state's name, translated as the pages name states."""
+    return pgettext_lazy("state", CaseState(state).label)
+
+
 def check_move(case: Case, actor, action: str, version: int | None = None) -> None:
     """Raise unless `actor` may make `action` on `case` now. The caller has already
     fetched the case through a scoped selector (invisible cases are 404 before this).
@@ -640,12 +646,20 @@ def check_move(case: Case, actor, action: str, version: int | None = None) -> No
     if is_read_only(actor):
         raise NotAllowed("当前角色为只读，不能进行此操作。")
     if case.state not in move.sources:
-        raise Conflict(f"案件当前状态为“{CaseState(case.state).label}”，不能{move.label}。", code="wrong_state")
+        raise Conflict(
+            "案件当前状态为“%(state)s”，不能%(move)s。",
+            params={"state": _state_label(case.state), "move": gettext_lazy(move.label)},
+            code="wrong_state",
+        )
     if not (move.min_tier <= case.tier <= move.max_tier):
-        raise Conflict(f"案件当前在{Tier(case.tier).label}，不能{move.label}。", code="wrong_tier")
+        raise Conflict(
+            "案件当前在%(tier)s，不能%(move)s。",
+            params={"tier": gettext_lazy(Tier(case.tier).label), "move": gettext_lazy(move.label)},
+            code="wrong_tier",
+        )
     relations = actor_relations(case, actor, assist_departments=_assist_departments(case))
     if not relations & move.who:
-        raise NotAllowed(f"您无权对该案件进行“{move.label}”操作。")
+        raise NotAllowed("您无权对该案件进行“%(move)s”操作。", params={"move": gettext_lazy(move.label)})
 
 
 def _commit_move(
@@ -665,7 +679,7 @@ def _commit_move(
     move = MOVES[action]
     now = now or timezone.now()
     if move.needs_note and not note.strip():
-        raise InvalidInput(f"{move.label}须填写理由或说明。", field="note")
+        raise InvalidInput("%(move)s须填写理由或说明。", params={"move": gettext_lazy(move.label)}, field="note")
     if version != case.version:
         raise ConcurrentChange()
     target = target or move.target
@@ -955,7 +969,7 @@ def case_resolve(*, case: Case, actor, version: int, outcome: str, evidence_ids:
     open_tasks = case.assists.filter(status=AssistStatus.OPEN).select_related("department")
     if open_tasks:
         names = "、".join(t.department.name for t in open_tasks)
-        raise Conflict(f"协办任务尚未完成：{names}。", code="assists_open")
+        raise Conflict("协办任务尚未完成：%(names)s。", params={"names": names}, code="assists_open")
     now = timezone.now()
     data = {"evidence": evidence_ids or []}
     if case.past_due(now):
@@ -999,7 +1013,9 @@ def case_rate_by_reporter(*, case: Case, version: int, satisfaction: int, note: 
     if version != case.version:
         raise ConcurrentChange()
     if case.state not in MOVES["rate"].sources:
-        raise Conflict(f"案件当前状态为“{CaseState(case.state).label}”，暂不能评价。", code="wrong_state")
+        raise Conflict(
+            "案件当前状态为“%(state)s”，暂不能评价。", params={"state": _state_label(case.state)}, code="wrong_state"
+        )
     return _record_rating(case, actor=None, version=version, satisfaction=satisfaction, note=note, by="citizen")
 
 

@@ -244,7 +244,9 @@ def file_once(form: SubmitOnceForm, data: svc.IntakeInput, *, actor, scope: str)
         form.renew_key()
         code = reused.first.get("code", "")
         raise Conflict(
-            f"这张表单已经提交过（查询码 {code}）。如需另行登记，请核对内容后再次提交。", code="already_filed"
+            "这张表单已经提交过（查询码 %(code)s）。如需另行登记，请核对内容后再次提交。",
+            params={"code": code},
+            code="already_filed",
         ) from None
     return outcome
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
+
 
 class DomainError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    `message` is written in Chinese, as the API answers it. A message with variable parts
+    is a template of `%(name)s` placeholders with its `params` (values may be lazy
+    translations, such as a state's label): the API gets it filled in Chinese, and a page
+    in another language translates the template and the values before filling it in
+    (`puan.web.http.message_of`)."""
 
     status = 400
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, params=None):
+        self.template = message
+        self.params = dict(params or {})
+        if self.params:
+            with translation.override(settings.LANGUAGE_CODE):
+                message = message % {name: str(value) for name, value in self.params.items()}
         super().__init__(message)
         self.message = message
         self.field = field

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from puan.cases.models import OPEN_STATES, Case
 from puan.cases.services import _commit_move, check_move
@@ -44,10 +45,14 @@ def case_request_extension(*, case: Case, actor, version: int, note: str, days: 
     if case.extended:
         raise Conflict("每件案件只能延期一次。", code="already_extended")
     if policy.extension_minutes <= 0:
-        raise Conflict(f"“{policy.name}”时限不允许延期。", code="not_extendable")
+        raise Conflict(
+            "“%(policy)s”时限不允许延期。", params={"policy": gettext_lazy(policy.name)}, code="not_extendable"
+        )
     minutes = policy.extension_minutes if days is None else days * 24 * 60
     if not 0 < minutes <= policy.extension_minutes:
-        raise InvalidInput(f"延期不能超过 {policy.extension_minutes // (24 * 60)} 天。", field="days")
+        raise InvalidInput(
+            "延期不能超过 %(days)s 天。", params={"days": policy.extension_minutes // (24 * 60)}, field="days"
+        )
     return _open_request(case, actor=actor, version=version, kind=RequestKind.EXTEND, note=note, minutes=minutes)
 
 

@@ -21,8 +21,12 @@ def is_htmx(request: HttpRequest) -> bool:
 
 def message_of(error: DomainError) -> str:
     """The error's message in the page's language (services write Chinese; the English
-    catalogue translates the common ones, the rest stay Chinese rather than vanish)."""
-    return gettext(error.message)
+    catalogue translates the common ones, the rest stay Chinese rather than vanish). A
+    message with variable parts is translated as its template, then filled in with its
+    values in the same language."""
+    if not error.params:
+        return gettext(error.message)
+    return gettext(error.template) % {name: str(value) for name, value in error.params.items()}
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

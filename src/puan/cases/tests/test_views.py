@@ -299,3 +299,21 @@ def test_it_prints_the_acceptance_receipt_as_pdf(people):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF") and b"STSong-Light" in response.content
+
+
+def test_it_gives_a_refusal_with_variable_parts_in_the_page_language(people, api):
+    case = intake(people.grid_worker).case  # registered: nothing to resolve yet
+    client = client_for(people.community)
+    move = f"/work/cases/{case.pk}/moves/resolve/"
+    chinese = client.post(move, {"version": case.version, "outcome": "已处理"}, headers=HTMX).content.decode()
+    assert "案件当前状态为“已登记”，不能办结。" in chinese
+    client.post("/i18n/setlang/", {"language": "en", "next": "/work/"})
+    response = client.post(move, {"version": case.version, "outcome": "已处理"}, headers=HTMX)
+    english = response.content.decode()
+    assert response.status_code == 409
+    assert "The case is “Registered”: it cannot be given “Resolve” now." in english
+    assert "案件当前状态" not in english
+    # The API answers in Chinese, as before.
+    api.login_as(people.community)
+    answer = api.post(f"/api/v1/cases/{case.pk}/actions/resolve", {"version": case.version, "outcome": "x"})
+    assert answer.status_code == 409 and answer.json()["message"] == "案件当前状态为“已登记”，不能办结。"
