@@ -536,11 +536,16 @@ def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
 
 
 def _regraded(case: Case, graded) -> dict:
-    """The colour columns after a re-grade. A dispatcher's override holds against facts
-    that grade the same or lower; graver facts end it (it judged the facts of its time),
-    and the case takes their colour and reasons."""
-    if case.risk_override and RISK_RANK[graded.colour] >= RISK_RANK[Risk(case.risk)]:
-        return {"risk": case.risk, "risk_reasons": case.risk_reasons, "risk_override": case.risk_override}
+    """The colour columns after a re-grade from the case's facts to new ones (`graded`).
+
+    A dispatcher's override judged the facts of its time, up or down. It holds unless the
+    new facts grade graver than both the facts before them and the override itself; then
+    it ends, and the case takes the colour and reasons of the new facts."""
+    if case.risk_override:
+        new = RISK_RANK[graded.colour]
+        before = RISK_RANK[grade(case.risk_facts, active_rules()).colour]
+        if not (new < before and new < RISK_RANK[Risk(case.risk)]):
+            return {"risk": case.risk, "risk_reasons": case.risk_reasons, "risk_override": case.risk_override}
     return {"risk": graded.colour, "risk_reasons": list(graded.reasons), "risk_override": ""}
 
 
@@ -853,12 +858,14 @@ def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> 
     tier = case.tier + 1
     facts, regraded = _facts_with_escalation(case)
     colour = regraded["risk"]
+    lane = case.lane
     if colour == Risk.RED:
-        tier = Tier.DISTRICT
+        # As any case that turns red: the district, on the urgent lane (`_district_if_red`).
+        tier, lane = Tier.DISTRICT, lane_for_risk(case.lane, Risk.RED)
     owner = unit_at_tier(case.area_path, tier)
-    key = (case.lane, tier, colour, case.kind)
+    key = (lane, tier, colour, case.kind)
     if plans is None or key not in plans:
-        deadline = _deadline_changes(case, now, tier=tier, risk=colour)
+        deadline = _deadline_changes(case, now, lane=lane, tier=tier, risk=colour)
         if plans is not None:
             plans[key] = deadline
     else:
@@ -867,6 +874,7 @@ def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> 
         "tier": tier,
         "owner_unit": owner,
         "owner_path": owner.path,
+        "lane": lane,
         "risk_facts": facts,
         **regraded,
         **deadline,
@@ -918,7 +926,13 @@ def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
         actor=actor,
         now=now,
         note=reason,
-        data={"tier": Tier.DISTRICT, "owner_unit": district.pk, "lane": changes["lane"]},
+        data={
+            "tier": Tier.DISTRICT,
+            "owner_unit": district.pk,
+            "lane": changes["lane"],
+            # The district's fresh clock replaced a suspended one, as on any move that starts one.
+            **({"suspension_ended": True} if case.suspended_at is not None else {}),
+        },
         tier=Tier.DISTRICT,
     )
     _alert_if_red(case, Risk.RED, now)

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from puan.accounts.roles import Role
 from puan.cases.models import Case, CaseState
+from puan.cases.routing import MIN_TIER_FOR_RISK
 from puan.org.models import UnitLevel
 
 S = CaseState
@@ -142,10 +143,15 @@ def actor_relations(case: Case, user, *, assist_departments: set[int]) -> set[Wh
 
 
 def allowed_actions(case: Case, user, *, assist_departments: set[int]) -> list[str]:
-    """The moves this user may make on this case now (for buttons and the API)."""
+    """The moves this user may make on this case now (for buttons and the API). A red case
+    stays with the district and an orange one with the street or above: neither is offered
+    a return below that."""
     relations = actor_relations(case, user, assist_departments=assist_departments)
     return [
         m.action
         for m in MOVES.values()
-        if case.state in m.sources and m.min_tier <= case.tier <= m.max_tier and relations & m.who
+        if case.state in m.sources
+        and m.min_tier <= case.tier <= m.max_tier
+        and relations & m.who
+        and not (m.action == "return" and case.tier - 1 < MIN_TIER_FOR_RISK[case.risk])
     ]

@@ -102,6 +102,12 @@ def _queue_context(request: HttpRequest) -> dict:
     )
     page = data.get("page") or 1
     rows, counts, total = case_queue(user=request.user, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if page > 1 and not rows and total:
+        # The page read has emptied meanwhile (its cases done): the last page there is.
+        page = -(-total // PAGE_SIZE)
+        rows, counts, total = case_queue(
+            user=request.user, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
     queue_rows = []
     for case in rows:
         clock = sla.case_clock(case)
@@ -676,15 +682,22 @@ def case_move(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     return redirect("cases:case", case_id=case_id)
 
 
+# The free text of a move's form, kept when the case changed under it. Every other field
+# (facts, category, lane, departments) is filled afresh from the case as it now is: the
+# old values would undo what the other person has just done.
+_TYPED_FIELDS = ("note", "outcome", "task")
+
+
 def _stale(request: HttpRequest, fresh: Case, *, action: str) -> HttpResponse:
-    """The fresh case, with the move's form still holding what was typed, now at the fresh
-    version: sent again, it is a decision taken on the case as it now is (if the move is
+    """The fresh case, with the move's form open at the fresh version, holding what was
+    typed: sent again, it is a decision taken on the case as it now is (if the move is
     still possible at all)."""
     text = gettext("该案件已被他人修改，下面是最新情况，请确认后重新操作。")
-    data = request.POST.copy()
-    data["version"] = str(fresh.version)
-    bound = move_form(action, fresh, request.user, data)
-    return _panel(request, fresh, status=409, notice=Notice("stale", text), bound=bound)
+    form = move_form(action, fresh, request.user)
+    for name in _TYPED_FIELDS:
+        if name in form.fields and request.POST.get(name):
+            form.initial[name] = request.POST[name]
+    return _panel(request, fresh, status=409, notice=Notice("stale", text), bound=form)
 
 
 def _refused(request: HttpRequest, case: Case, text: str, *, status: int) -> HttpResponse:

@@ -25,7 +25,7 @@ from puan.web.http import staff_required
 # that opened a case outside the clerk's own scope (a window takes reports from anywhere) is
 # kept too, so that the clerk can still hand on its code and receipt.
 JOINED_KEY = "joined_reports"
-JOINED_KEPT = 10
+JOINED_KEPT = 30  # a busy window's morning
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,25 @@ def test_it_lets_graver_facts_end_an_override_and_no_lesser_ones(world, people):
     assert any("生命" in reason for reason in case.risk_reasons)
 
 
+def test_it_keeps_an_override_that_lowered_the_colour_until_graver_facts_come(world, people):
+    case = intake(people.grid_worker, facts={"danger_to_life": True}).case
+    case = svc.case_override_risk(
+        case=case, actor=people.dispatcher, version=case.version, risk="yellow", note="误报，已核实无人员危险"
+    )
+    # Nothing graver than the facts the dispatcher judged: the override stands.
+    case = svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"people_involved": 1})
+    assert (case.risk, case.risk_override) == (Risk.YELLOW, "误报，已核实无人员危险")
+
+
+def test_it_puts_a_case_escalated_into_red_on_the_urgent_lane(world, people):
+    # Escalated once before (returned since): one more escalation turns it red.
+    case = walk_to_in_progress(people, intake(people.grid_worker, facts={"escalations": 1}).case)
+    assert (case.risk, case.lane, case.tier) == (Risk.YELLOW, Lane.SIMPLE, 1)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="久拖未决")
+    assert (case.risk, case.tier, case.lane) == (Risk.RED, 3, Lane.URGENT)
+    assert case.resolve_due_at - timezone.now() <= timedelta(hours=24)
+
+
 def test_it_never_lowers_the_colour_for_a_repeated_report(world, people):
     lon_lat = (113.4055, 23.1055)
     case = intake(people.grid_worker, facts={"repeat_reports": 3}, lon_lat=lon_lat).case

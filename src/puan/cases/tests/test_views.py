@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from puan.cases import services as svc
-from puan.cases.models import Attachment, CaseEvent, CaseState
+from puan.cases.models import Attachment, Case, CaseEvent, CaseState, Risk
 from puan.cases.tests.helpers import People, intake
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 @pytest.fixture
 def people(world):
     return People(world)
+
+
+def walk_in_progress(people, case):
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        case = move(case=case, actor=people.community, version=case.version)
+    return case
 
 
 def client_for(user) -> Client:
@@ -99,6 +105,11 @@ def test_it_refreshes_the_queue_on_the_page_being_read(people, monkeypatch):
     assert refresh == "/work/?page=2"
     again = client.get(refresh, headers={**HTMX, "HX-Target": "queue-results"}).content.decode()
     assert re.search(r"第 2 / 2 页", again)
+    # The second page emptied meanwhile: the refresh shows the last page there is.
+    for case in Case.objects.filter(title__in=["噪音2", "噪音3"]):
+        svc.case_reject(case=case, actor=people.community, version=case.version, note="重复登记")
+    again = client.get(refresh, headers={**HTMX, "HX-Target": "queue-results"}).content.decode()
+    assert "噪音0" in again and "第 1 / 1 页" not in again.replace("\n", "")
 
 
 def test_it_offers_an_extension_only_where_the_deadline_policy_allows_one(people):
@@ -221,6 +232,37 @@ def test_it_says_someone_changed_the_case_and_shows_the_fresh_state(people):
     assert response.status_code == 409 and "该案件已被他人修改" in html
     form = re.search(r'<details id="move-comment" open>(.*?)</details>', html, re.S).group(1)
     assert "已电话联系当事人" in form and f'name="version" value="{seen + 1}"' in form
+
+
+def test_it_refills_a_stale_facts_form_from_the_case_as_it_now_is(people):
+    case = walk_in_progress(people, intake(people.grid_worker).case)
+    seen = case.version
+    case = svc.case_update_facts(case=case, actor=people.grid_worker, version=seen, facts={"injury": True})
+    assert case.risk == Risk.ORANGE
+    response = client_for(people.community).post(
+        f"/work/cases/{case.pk}/moves/update_facts/",
+        {"version": seen, "people_involved": "2", "note": "补充涉及人数"},
+        headers=HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 409
+    form = re.search(r'<details id="move-update_facts" open>(.*?)</details>', html, re.S).group(1)
+    # The other person's fact is shown as it now stands; only the typed note is kept.
+    assert re.search(r'<input type="checkbox" name="injury"[^>]*checked', form)
+    assert "补充涉及人数" in form and f'name="version" value="{case.version}"' in form
+
+
+def test_it_offers_no_return_below_the_tier_a_colour_needs(people, api):
+    red = intake(people.grid_worker, facts={"danger_to_life": True}).case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        red = move(case=red, actor=people.dispatcher, version=red.version)
+    html = client_for(people.dispatcher).get(f"/work/cases/{red.pk}/").content.decode()
+    assert 'id="move-escalate"' not in html and 'id="move-return"' not in html
+    assert "return" not in api.login_as(people.dispatcher).get(f"/api/v1/cases/{red.pk}").json()["allowed_actions"]
+    yellow = intake(people.grid_worker, lon_lat=(113.4065, 23.1065)).case
+    yellow = svc.case_accept(case=yellow, actor=people.community, version=yellow.version)
+    yellow = svc.case_escalate(case=yellow, actor=people.community, version=yellow.version, note="需街道协调")
+    assert 'id="move-return"' in client_for(people.street).get(f"/work/cases/{yellow.pk}/").content.decode()
 
 
 def test_it_resolves_with_photos_uploaded_in_the_form(people):
