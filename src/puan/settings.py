@@ -229,8 +229,13 @@ PUAN_OPEN311_RATE_PER_MINUTE = env_int("PUAN_OPEN311_RATE_PER_MINUTE", 60, minim
 PUAN_OPEN311_GET_RATE_PER_MINUTE = env_int("PUAN_OPEN311_GET_RATE_PER_MINUTE", 600, minimum=0)
 # Behind a reverse proxy: the header carrying the client's address (e.g. X-Real-IP).
 PUAN_OPEN311_IP_HEADER = env_str("PUAN_OPEN311_IP_HEADER", "")
-# Item groups whose requests show only their status to anyone but the client that filed them.
-PUAN_OPEN311_PRIVATE_GROUPS = env_list("PUAN_OPEN311_PRIVATE_GROUPS", ["G13", "G15", "G16"])
+# Item groups or single items whose requests show only their status to anyone but the
+# client that filed them: people's own affairs, and tip-offs and matters that name children,
+# patients or suspects.
+PUAN_OPEN311_PRIVATE_GROUPS = env_list(
+    "PUAN_OPEN311_PRIVATE_GROUPS",
+    ["G02", "G03-02", "G03-04", "G04-02", "G04-03", "G04-04", "G04-05", "G06-01", "G06-03", "G08", "G13", "G15", "G16"],
+)
 # Shown in discovery: whom integrators contact, and how they get a key.
 PUAN_OPEN311_CONTACT = env_str("PUAN_OPEN311_CONTACT", "埔安平台系统管理员")
 PUAN_OPEN311_KEY_SERVICE = env_str(

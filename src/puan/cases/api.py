@@ -12,6 +12,7 @@ from ninja import Field as F
 from ninja import File, Query, Router
 from ninja.files import UploadedFile
 
+from puan.accounts.scope import scope_for
 from puan.accounts.selectors import can_see_personal_data
 from puan.accounts.services import pii_access_record
 from puan.cases import services as svc
@@ -36,12 +37,13 @@ from puan.cases.selectors import (
     case_get_visible,
     case_list_visible_to,
     case_page,
+    case_personal_values,
     case_queue,
 )
 from puan.cases.transitions import allowed_actions
 from puan.core.errors import InvalidInput, NotAllowed, NotVisible
 from puan.core.idempotency import run_once
-from puan.core.pii import mask_id_number, mask_phone
+from puan.core.pii import mask_id_number, mask_phone, scrub
 from puan.core.rendering import ApiJSONEncoder
 from puan.core.schema import Schema
 from puan.core.statements import PreparedRead
@@ -105,6 +107,14 @@ def case_detail(
     assists = [] if "assists" in known_empty else _assists_read(case.pk)
     attachments = [] if "attachments" in known_empty else [Attachment(**row) for row in _attachments_read(case.pk)]
     timeline = [e.as_row() for e in events] if events is not None else _timeline_read(case)
+    outcome = case.outcome
+    if _reporter_only(user):
+        # Someone who sees the case only as its reporter (a volunteer) learns its progress,
+        # as a citizen does: not the other people it names, not the staff's notes and
+        # names, nor what other reporters said; the outcome scrubbed of personal data.
+        outcome = scrub(case.outcome, case_personal_values(case))
+        parties = []
+        timeline = [{**step, "actor": None, "note": "", "data": {}} for step in timeline]
     return {
         **case_item(case),
         "description": case.description,
@@ -121,7 +131,7 @@ def case_detail(
         "observed_at": case.observed_at,
         "report_count": case.report_count,
         "handled_on_spot": case.handled_on_spot,
-        "outcome": case.outcome,
+        "outcome": outcome,
         "satisfaction": case.satisfaction,
         "reporter_name": case.reporter_name,
         "reporter_phone": shown(case.reporter_phone, mask_phone),
@@ -155,6 +165,12 @@ def case_detail(
         "revealed": reveal,
         **_clock(case),
     }
+
+
+def _reporter_only(user) -> bool:
+    """Whether the user sees cases only as their reporter (no unit or department scope)."""
+    scope = scope_for(user)
+    return not scope.unit_paths and not scope.department_ids
 
 
 def _rows_of_case(model, *names: str, order: str = "pk") -> PreparedRead:

@@ -83,6 +83,16 @@ def case_with_units(case_id: int, *, for_update: bool = False, category: Categor
     return case
 
 
+def case_personal_values(case: Case, *, extra: Collection[str] = ()) -> list[str]:
+    """The case's known personal values (its reporter's and its parties' names, phones and
+    ID numbers, and `extra`), for `scrub`: longest first, so "张三丰" goes before "张三";
+    single characters are left out, as they would blank out text."""
+    values = [case.reporter_name, case.reporter_phone, case.reporter_id_number, *extra]
+    for party in case.parties.all():
+        values += [party.name, party.phone, party.id_number]
+    return sorted({v.strip() for v in values if v and len(v.strip()) >= 2}, key=len, reverse=True)
+
+
 def case_get_by_tracking_code(*, tracking_code: str) -> Case:
     """The citizen's view: anyone holding the tracking code may follow the case."""
     case = Case.objects.select_related("category", "owner_unit").filter(tracking_code=tracking_code.upper()).first()

@@ -813,6 +813,12 @@ def case_assign(
         raise InvalidInput("牵头部门不存在。", field="lead_department_id")
     if assists and case.tier < Tier.STREET:
         raise InvalidInput("社区层级的案件不能增加协办部门，请上报街道联合处置。", field="assists")
+    if lead_id in _assist_departments(case):
+        raise InvalidInput("该部门正在协办本案，不能同时牵头，请先完成或撤销其协办任务。", field="lead_department_id")
+    named = [d for d, _ in assists or []]
+    for i, department_id in enumerate(named):
+        if department_id in named[:i]:
+            raise InvalidInput("同一部门只能列为一次协办部门。", field=f"assists.{i}.department_id")
     case = _commit_move(
         case,
         actor=actor,
@@ -823,8 +829,11 @@ def case_assign(
         changes={"lead_department_id": lead_id, **_deadline_changes(case, now)},
         data={"lead_department": lead_id, "assists": [d for d, _ in assists or []]},
     )
-    for department_id, task in assists or []:
-        _add_assist_row(case, department_id=department_id, task=task, now=now)
+    for i, (department_id, task) in enumerate(assists or []):
+        try:
+            _add_assist_row(case, department_id=department_id, task=task, now=now)
+        except InvalidInput as error:  # named as the request names it
+            raise InvalidInput(error.message, field=f"assists.{i}.{error.field}") from None
     return case
 
 
@@ -955,6 +964,9 @@ def case_return(*, case: Case, actor, version: int, note: str) -> Case:
     if tier < MIN_TIER_FOR_RISK[Risk(case.risk)]:
         # Red stays with the district, orange at least with the street, whoever asks.
         raise Conflict(_NO_RETURN_BELOW[case.risk], code="tier_below_risk")
+    if tier < Tier.STREET and case.assists.filter(status=AssistStatus.OPEN).exists():
+        # Assisting departments work with a street or the district, not a community.
+        raise Conflict("协办任务尚未完成，请先完成或撤销协办任务再退回社区。", code="assists_open")
     owner = unit_at_tier(case.area_path, tier)
     if owner.pk == case.owner_unit_id:
         raise Conflict("该案件没有可退回的下级单位。", code="no_lower_unit")

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from puan.cases import services as svc
 from puan.cases.models import DONE_STATES, Case, CaseKind, CaseState, Channel
-from puan.cases.selectors import case_get_by_tracking_code, receipt_cases
+from puan.cases.selectors import case_get_by_tracking_code, case_personal_values, receipt_cases
 from puan.cases.views import category_groups
 from puan.cases.views_intake import communities, file_once
 from puan.cases.views_receipt import follow_url, joined_report, pdf_response, receipt_pdf, remember_joined
 from puan.core.errors import ConcurrentChange, DomainError, InvalidInput, NotAllowed, NotVisible, RateLimited
-from puan.core.pii import is_valid_phone
+from puan.core.pii import is_valid_phone, scrub
 from puan.org import geo
 from puan.org.models import PATH_SEGMENT_WIDTH, Unit
 from puan.web.citizen import case_rate_by_citizen
@@ -158,7 +158,8 @@ def public_view(case: Case) -> dict:
         "state_code": case.state,
         "created_at": case.created_at,
         "steps": steps,
-        "outcome": case.outcome if case.state in DONE_STATES else "",
+        # The handler's words may name people: scrubbed, as Open311 publishes them.
+        "outcome": scrub(case.outcome, case_personal_values(case)) if case.state in DONE_STATES else "",
         "satisfaction": case.satisfaction,
         "can_rate": case.state == CaseState.VERIFIED,
         "version": case.version,

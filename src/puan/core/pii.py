@@ -103,3 +103,27 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+
+# --- scrubbing free text ----------------------------------------------------------------
+
+REDACTED = "[已隐去]"
+
+_PII_PATTERNS = [
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
+    re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),  # resident ID, 18 characters
+    re.compile(r"(?<!\d)\d{15}(?!\d)"),  # resident ID, old 15 digits
+    re.compile(r"(?<!\d)(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?!\d)"),  # mobile
+    re.compile(r"(?<!\d)0\d{2,3}[-\s]?\d{7,8}(?!\d)"),  # landline
+]
+
+
+def scrub(text: str, known: list[str]) -> str:
+    """`text` without the given personal values (longest first) and without anything
+    shaped like a phone number, an ID number or an e-mail address: for text that leaves
+    to people who may not see personal data (the public, a citizen)."""
+    for value in known:
+        text = text.replace(value, REDACTED)
+    for pattern in _PII_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text

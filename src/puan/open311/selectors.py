@@ -5,9 +5,11 @@ What leaves through Open311 is decided here, in one place:
 - only cases of public categories are listed, plus, for the client that filed it, a case
   that a dispatcher has since moved to an internal category (shown under the service the
   client chose, never under the internal one);
-- personal matters (item groups in `PUAN_OPEN311_PRIVATE_GROUPS`: civil affairs,
-  disputes, petitions by default) show their status to everyone, but their description,
-  place, media and notes only to the client that filed the original report;
+- personal matters and tip-offs (item groups or items in `PUAN_OPEN311_PRIVATE_GROUPS`:
+  by default civil affairs, disputes, petitions, labour, political-legal matters, and
+  bullying, children out of school, suspects, vice and drug tip-offs, group-incident
+  signs, infectious disease and health monitoring) show their status to everyone, but their
+  description, place, media and notes only to the client that filed the original report;
 - every text that does leave is scrubbed of the case's known personal data (reporter and
   parties: names, phones, ID numbers, e-mail) and of anything shaped like a phone number,
   an ID number or an e-mail address. Reporter data never has a field of its own.
@@ -15,7 +17,6 @@ What leaves through Open311 is decided here, in one place:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +27,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from puan.cases.models import DONE_STATES, Case, CaseEvent, CaseState
+from puan.cases.selectors import case_personal_values
 from puan.core.errors import InvalidInput, NotVisible
+from puan.core.pii import scrub
 from puan.core.schema import MAX_ROW_ID
 from puan.open311.attributes import Attribute, attributes_for
 from puan.open311.formats import positive_int, w3
@@ -41,37 +44,15 @@ CLOSED_STATES = (*DONE_STATES, CaseState.REJECTED)
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
-REDACTED = "[已隐去]"
-
-_PII_PATTERNS = [
-    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
-    re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),  # resident ID, 18 characters
-    re.compile(r"(?<!\d)\d{15}(?!\d)"),  # resident ID, old 15 digits
-    re.compile(r"(?<!\d)(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}(?!\d)"),  # mobile
-    re.compile(r"(?<!\d)0\d{2,3}[-\s]?\d{7,8}(?!\d)"),  # landline
-]
 
 
 def private_groups() -> set[str]:
-    return set(getattr(settings, "PUAN_OPEN311_PRIVATE_GROUPS", ["G13", "G15", "G16"]))
-
-
-def scrub(text: str, known: list[str]) -> str:
-    """`text` without the given personal values and without anything shaped like one."""
-    for value in known:
-        text = text.replace(value, REDACTED)
-    for pattern in _PII_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
+    """Codes of item groups and of single items (`PUAN_OPEN311_PRIVATE_GROUPS`)."""
+    return set(settings.PUAN_OPEN311_PRIVATE_GROUPS)
 
 
 def _known_personal_values(case: Case) -> list[str]:
-    values = [case.reporter_name, case.reporter_phone, case.reporter_id_number]
-    for party in case.parties.all():
-        values += [party.name, party.phone, party.id_number]
-    values += [r.email for r in case.open311_requests.all()]
-    # Longest first, so "张三丰" goes before "张三"; single characters would blank out text.
-    return sorted({v.strip() for v in values if v and len(v.strip()) >= 2}, key=len, reverse=True)
+    return case_personal_values(case, extra=[r.email for r in case.open311_requests.all()])
 
 
 # --- services -------------------------------------------------------------------------
@@ -294,7 +275,8 @@ def _fallback_address(case: Case) -> str:
 def request_public(case: Case, *, names: dict[str, str]) -> dict:
     """One service request in the spec's field order, with only what the public may see."""
     known = _known_personal_values(case)
-    restricted = not case.category.public or case.category.group.code in private_groups()
+    private = private_groups()
+    restricted = not case.category.public or case.category.group.code in private or case.category.code in private
     detailed = not restricted or getattr(case, "own_origin", False)
     label = CaseState(case.state).label
     note = _status_note(case) if detailed else ""

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from puan.cases.models import OPEN_STATES, Case
 from puan.cases.services import _commit_move, check_move
-from puan.core.errors import Conflict, InvalidInput
+from puan.core.errors import Conflict, InvalidInput, NotAllowed
 from puan.sla.calendar import working_calendar
 from puan.sla.engine import add_time, policy_for, remaining_minutes
 from puan.sla.models import RequestKind, RequestState, SlaRequest
@@ -76,6 +76,9 @@ def case_decide_request(*, case: Case, actor, version: int, approve: bool, note:
     request = SlaRequest.objects.select_for_update().filter(case=case, state=RequestState.PENDING).first()
     if request is None:
         raise Conflict("没有待审批的挂起或延期申请。", code="no_pending_request")
+    if request.requested_by_id == actor.pk:
+        # Approval is a second person's judgement (a dispatcher owns and supervises alike).
+        raise NotAllowed("不能审批本人提出的申请，请由其他上级人员审批。")
     if not approve and not note.strip():
         raise InvalidInput("驳回申请须填写理由。", field="note")
     now = timezone.now()

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from puan.accounts.models import PiiAccess
 from puan.cases import services as svc
-from puan.cases.models import Case, CaseState
+from puan.cases.models import AssistTask, Case, CaseState
 from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_A2, IN_GRID_B1, People, intake
+from puan.core.errors import Conflict
+from puan.org.models import Unit, UnitLevel
 
 pytestmark = pytest.mark.django_db
 
@@ -416,3 +420,69 @@ def test_it_keeps_when_a_report_queued_offline_was_seen(api, people):
     naive = api.post("/api/v1/cases", report(title="第三件", at=IN_GRID_B1, observed_at=local.isoformat()))
     assert naive.status_code == 201, naive.content
     assert Case.objects.get(title="第三件").observed_at == timezone.make_aware(local)
+
+
+def test_it_shows_a_volunteer_the_progress_of_their_report_without_other_peoples_words(api, people):
+    lon, lat = IN_GRID_A1
+    mine = intake(people.volunteer, category="G11-01", kind="event", channel="app", lon_lat=(lon, lat)).case
+    other = intake(
+        None,
+        category="G11-01",
+        kind="event",
+        channel="online",
+        lon_lat=(lon + 0.0004, lat),
+        reporter_name="赵六",
+        reporter_phone="13900001111",
+        description="我是赵六，住3栋502，摊贩天天堵我家门口",
+    )
+    assert other.linked and other.case.pk == mine.pk
+    case = svc.case_accept(case=Case.objects.get(pk=mine.pk), actor=people.community, version=mine.version + 1)
+    svc.case_comment(case=case, actor=people.community, version=case.version, note="内部：摊主王五有前科")
+    body = api.login_as(people.volunteer).get(f"/api/v1/cases/{mine.pk}").json()
+    text = json.dumps(body, ensure_ascii=False)
+    assert body["parties"] == [] and "赵六" not in text and "1111" not in text and "住3栋502" not in text
+    assert "王五" not in text
+    assert [step["kind"] for step in body["timeline"]] == ["register", "duplicate_report", "accept", "comment"]
+    # Staff see it all, masked as their role requires.
+    staff = json.dumps(api.login_as(people.community).get(f"/api/v1/cases/{mine.pk}").json(), ensure_ascii=False)
+    assert "赵六" in staff and "王五" in staff
+
+
+def test_it_keeps_assisting_departments_to_streets_and_apart_from_the_lead(api, people, world):
+    case = intake(people.grid_worker, facts={"people_involved": 8}).case  # orange: the street
+    case = svc.case_accept(case=case, actor=people.street, version=case.version)
+    case = svc.case_triage(case=case, actor=people.street, version=case.version)
+    api.login_as(people.street)
+    police, justice = world.police.pk, world.justice.pk
+
+    def assign(**body):
+        return api.post(f"/api/v1/cases/{case.pk}/actions/assign", {"version": case.version, **body})
+
+    # Errors name the field as the request does.
+    twice = assign(assists=[{"department_id": police, "task": "维持秩序"}, {"department_id": police, "task": "调查"}])
+    assert (twice.status_code, twice.json()["field"]) == (422, "assists.1.department_id")
+    other = Unit.objects.filter(level=UnitLevel.DEPARTMENT).exclude(pk__in=[police, justice]).first().pk
+    blank = assign(assists=[{"department_id": police, "task": "维持秩序"}, {"department_id": other, "task": " "}])
+    assert (blank.status_code, blank.json()["field"]) == (422, "assists.1.task")
+    not_a_department = assign(assists=[{"department_id": world.street_a.pk, "task": "协助"}])
+    assert (not_a_department.status_code, not_a_department.json()["field"]) == (422, "assists.0.department_id")
+    assert not AssistTask.objects.exists() and Case.objects.get(pk=case.pk).version == case.version
+    done = assign(assists=[{"department_id": police, "task": "到场维持秩序"}])
+    assert done.status_code == 200
+    case = Case.objects.get(pk=case.pk)
+    # The department assisting cannot also lead.
+    case = svc.case_escalate(case=case, actor=people.street, version=case.version, note="需区里协调")
+    api.login_as(people.dispatcher)
+    lead = assign(lead_department_id=police)
+    assert (lead.status_code, lead.json()["field"]) == (422, "lead_department_id")
+
+
+def test_it_returns_no_case_to_the_community_with_an_assisting_task_open(people, world):
+    case = intake(people.grid_worker, category="G11-01", kind="event").case
+    case = svc.case_accept(case=case, actor=people.community, version=case.version)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="需街道协调")
+    case = svc.case_assign(case=case, actor=people.street, version=case.version, assists=[(world.police.pk, "到场")])
+    with pytest.raises(Conflict) as err:
+        svc.case_return(case=case, actor=people.street, version=case.version, note="社区继续办理")
+    assert err.value.code == "assists_open"
+    assert Case.objects.get(pk=case.pk).tier == 2

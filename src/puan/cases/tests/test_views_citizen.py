@@ -90,6 +90,16 @@ def test_it_shows_progress_by_tracking_code_without_personal_data_or_notes(peopl
     assert missing.status_code == 404 and "查询码不存在" in missing.content.decode()
 
 
+def test_it_scrubs_the_people_an_outcome_names_from_the_citizen_page(people):
+    case = intake(people.grid_worker, category="G10-01", reporter_name="王建国", reporter_phone=PHONE).case
+    for move in (svc.case_accept, svc.case_triage, svc.case_assign, svc.case_start):
+        case = move(case=case, actor=people.community, version=case.version)
+    outcome = "已约谈王建国的邻居，对方承诺降低音量，联系电话13912345678。"
+    svc.case_resolve(case=case, actor=people.community, version=case.version, outcome=outcome)
+    html = Client().post("/public/track/", {"code": case.tracking_code}).content.decode()
+    assert "对方承诺降低音量" in html and "王建国" not in html and "13912345678" not in html
+
+
 def test_it_lets_the_citizen_rate_with_the_phone_they_gave(people):
     case = verified_case(people)
     client = Client()

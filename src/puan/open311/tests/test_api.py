@@ -689,6 +689,19 @@ def test_it_shows_a_personal_matter_in_full_only_to_the_client_that_filed_it(o31
     assert rows(o311.get(f"requests/{case_id}.json", api_key=other_key))[0]["description"] is None
 
 
+@pytest.mark.parametrize("service_code", ["G04-03", "G03-02"])
+def test_it_publishes_no_detail_of_a_tip_off_or_a_matter_naming_a_child(o311, key, service_code):
+    body = report(key, service_code=service_code, **{"attribute[people_involved]": "3", "attribute[injury]": "no"})
+    body["description"] = "3号楼302房每晚有人聚众，房主姓陈；孩子李小明受到威胁。"
+    case_id = created_id(o311.post("requests.json", body))
+    assert rows(o311.get(f"requests/{case_id}.json", api_key=key))[0]["description"].startswith("3号楼302房")
+    seen = rows(o311.get(f"requests/{case_id}.json"))[0]
+    assert seen["service_code"] == service_code and seen["description"] is None
+    assert seen["lat"] is None and seen["address"] is None
+    listed = [r for r in rows(o311.get("requests.json")) if str(r["service_request_id"]) == str(case_id)]
+    assert listed and listed[0]["description"] is None
+
+
 def test_it_keeps_a_request_moved_to_an_internal_category_visible_only_to_its_client(o311, people, key):
     case = Case.objects.get(pk=int(created_id(o311.post("requests.json", report(key)))))
     case = case_services.case_accept(case=case, actor=people.community, version=case.version)

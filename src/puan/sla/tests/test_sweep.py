@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from puan.accounts.roles import Role
+from puan.accounts.tests.factories import make_user
 from puan.cases import services as svc
 from puan.cases.models import Case, CaseEvent, CaseState
 from puan.cases.tests.helpers import People, intake
-from puan.core.errors import Conflict, InvalidInput
+from puan.core.errors import Conflict, InvalidInput, NotAllowed
 from puan.sla import services as sla
 from puan.sla.sweep import sweep
 
@@ -165,6 +167,18 @@ def test_it_grants_one_extension_with_approval(people):
     with pytest.raises(Conflict) as err:
         sla.case_request_extension(case=petition, actor=handler, version=petition.version, note="再延一次")
     assert err.value.code == "already_extended"
+
+
+def test_it_lets_nobody_approve_their_own_request(people):
+    petition = in_progress(people, category="G16-02", kind="petition")
+    handler = owner(people, petition)
+    petition = sla.case_request_extension(case=petition, actor=handler, version=petition.version, note="需会商")
+    with pytest.raises(NotAllowed):
+        sla.case_decide_request(case=petition, actor=handler, version=petition.version, approve=True)
+    assert not Case.objects.get(pk=petition.pk).extended
+    colleague = make_user(Role.DISPATCHER, unit=handler.unit, username="dispatcher_on_duty")
+    petition = sla.case_decide_request(case=petition, actor=colleague, version=petition.version, approve=True)
+    assert petition.extended
 
 
 def test_it_refuses_an_extension_the_policy_does_not_allow(people):
