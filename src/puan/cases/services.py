@@ -512,6 +512,19 @@ def _alert_if_red(case: Case, colour: str, now: datetime) -> None:
         _raise_red_alert(case, now)
 
 
+def _tier_for_colour(case: Case, colour: str, now: datetime) -> dict:
+    """A case whose colour now needs a higher tier than it is at goes there at once: red to
+    the district (`_district_if_red`), orange to the street, on a fresh clock at that tier.
+    The changes, if needed."""
+    if colour == Risk.RED:
+        return _district_if_red(case, colour, now)
+    tier = MIN_TIER_FOR_RISK[Risk(colour)]
+    if case.tier >= tier:
+        return {}
+    owner = unit_at_tier(case.area_path, tier)
+    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **_deadline_changes(case, now, tier=tier)}
+
+
 def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
     """Red goes straight to the district tier: the changes that move it there, if needed.
     Like a case reported red, it goes on the urgent lane (unless it is one of the hard,
@@ -1154,7 +1167,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
     now = timezone.now()
     reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
     changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
-    changes |= _district_if_red(case, risk, now)
+    changes |= _tier_for_colour(case, risk, now)
     case = _commit_move(
         case,
         actor=actor,
@@ -1177,7 +1190,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
     merged = clean_facts({**case.risk_facts, **facts})
     changes: dict = {"risk_facts": merged, **_regraded(case, grade(merged, active_rules()))}
     colour = changes["risk"]
-    changes |= _district_if_red(case, colour, now)
+    changes |= _tier_for_colour(case, colour, now)
     case = _commit_move(
         case,
         actor=actor,

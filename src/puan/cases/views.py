@@ -92,7 +92,10 @@ def _queue_context(request: HttpRequest) -> dict:
     """The queue page's rows (with each case's clock), the state chips with their counts
     and the pager. An invalid filter value is ignored rather than refused."""
     form = QueueFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
+    data: dict = {}
+    if form.is_bound:
+        form.is_valid()  # a value that is not valid (an old link, say) drops its own filter only
+        data = form.cleaned_data
     filters = CaseFilters(
         state=[data["state"]] if data.get("state") else None,
         risk=[data["risk"]] if data.get("risk") else None,

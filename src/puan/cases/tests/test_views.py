@@ -49,6 +49,9 @@ def test_it_shows_my_queue_escalated_first_with_counts(people):
     assert orange.owner_unit_id == people.tree.street_a.pk
     # A page number past any database's reach is ignored, like any invalid filter.
     assert "占道经营反复出现" in client_for(people.street).get("/work/", {"page": "9" * 20}).content.decode()
+    # An invalid value drops its own filter only: the colour filter still applies.
+    html = client_for(people.street).get("/work/", {"risk": "orange", "tier": "abc"}).content.decode()
+    assert "多人邻里纠纷" in html and "占道经营反复出现" not in html
 
 
 def test_it_refreshes_only_the_results_when_a_filter_changes(people):
@@ -237,8 +240,8 @@ def test_it_says_someone_changed_the_case_and_shows_the_fresh_state(people):
 def test_it_refills_a_stale_facts_form_from_the_case_as_it_now_is(people):
     case = walk_in_progress(people, intake(people.grid_worker).case)
     seen = case.version
-    case = svc.case_update_facts(case=case, actor=people.grid_worker, version=seen, facts={"injury": True})
-    assert case.risk == Risk.ORANGE
+    case = svc.case_update_facts(case=case, actor=people.grid_worker, version=seen, facts={"property_loss": 5000})
+    assert case.risk == Risk.YELLOW and case.tier == 1
     response = client_for(people.community).post(
         f"/work/cases/{case.pk}/moves/update_facts/",
         {"version": seen, "people_involved": "2", "note": "补充涉及人数"},
@@ -248,7 +251,7 @@ def test_it_refills_a_stale_facts_form_from_the_case_as_it_now_is(people):
     assert response.status_code == 409
     form = re.search(r'<details id="move-update_facts" open>(.*?)</details>', html, re.S).group(1)
     # The other person's fact is shown as it now stands; only the typed note is kept.
-    assert re.search(r'<input type="checkbox" name="injury"[^>]*checked', form)
+    assert re.search(r'<input type="number" name="property_loss" value="5000"', form)
     assert "补充涉及人数" in form and f'name="version" value="{case.version}"' in form
 
 

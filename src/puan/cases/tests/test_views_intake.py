@@ -256,3 +256,16 @@ def test_it_binds_the_photos_of_a_phone_report(people, api):
     created = api.post("/api/v1/cases", body, headers={"Idempotency-Key": "phone-report-1"})
     assert created.status_code == 201
     assert [a["id"] for a in created.json()["case"]["attachments"]] == [upload.json()["id"]]
+
+
+def test_it_says_what_is_wrong_when_a_hidden_field_is(people):
+    client = client_for(people.community)
+    refused = client.post("/intake/", form_data(lon="nan", lat="23.1"))
+    html = refused.content.decode()
+    assert refused.status_code == 422 and "地图上选择的位置无效，请重新点选。" in html
+    assert 'value="夜间施工噪音扰民"' in html  # what was typed stays
+    assert not Case.objects.exists()
+    # A move whose page carried a broken version.
+    case = intake(people.grid_worker).case
+    moved = client.post(f"/work/cases/{case.pk}/moves/comment/", {"version": "abc", "note": "已电话回访"})
+    assert moved.status_code == 422 and "页面上的数据已失效" in moved.content.decode()

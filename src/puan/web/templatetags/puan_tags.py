@@ -40,6 +40,19 @@ def event_label(kind: str) -> str:
 
 
 @register.filter
+def top_errors(form) -> list[str]:
+    """The errors shown above a form: its own, and those of hidden fields, which have no
+    place of their own on the page (a map point, the version or key a page carries)."""
+    errors = list(form.non_field_errors())
+    hidden = {field.name for field in form.hidden_fields() if field.errors}
+    if hidden & {"lon", "lat"}:
+        errors.append(gettext("地图上选择的位置无效，请重新点选。"))
+    if hidden - {"lon", "lat"}:
+        errors.append(gettext("页面上的数据已失效，请刷新页面后重试。"))
+    return errors
+
+
+@register.filter
 def move_label(action: str) -> str:
     return gettext(MOVES[action].label) if action in MOVES else action
 
