@@ -350,6 +350,9 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     sla_fields = plan_for(lane=way.lane, tier=way.tier, risk=graded.colour, kind=data.kind, start=now).case_fields()
     if data.handled_on_spot:
         sla_fields["next_sla_at"] = None
+    else:
+        # The sweep's first look: the response deadline, if it comes before the 50% mark.
+        sla_fields["next_sla_at"] = min(sla_fields["respond_due_at"], sla_fields["next_sla_at"])
     on_spot = data.handled_on_spot
     case = Case(
         tracking_code=new_tracking_code(now),

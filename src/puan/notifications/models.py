@@ -17,6 +17,7 @@ from puan.core.pii import EncryptedTextField
 # Kinds other apps send today, with the label the inbox shows. Not a closed list: a new
 # kind works without a migration and is shown by its code until it gets a label here.
 KIND_LABELS: dict[str, str] = {
+    "sla_respond_overdue": "超时未受理",
     "sla_reminder_50": "时限过半提醒",
     "sla_reminder_80": "时限将至提醒",
     "sla_overdue": "案件超期",

@@ -1,5 +1,6 @@
-"""The deadline sweep: reminders at 50% and 80% of the time, overdue marking, and
-escalation to the next tier when a tier's deadline passes.
+"""The deadline sweep: a reminder when a report is still not accepted at its response
+deadline (urgent matters: 30 minutes), reminders at 50% and 80% of the time, overdue
+marking, and escalation to the next tier when a tier's deadline passes.
 
 The sweep reads only cases whose `next_sla_at` has come (a partial index), so its cost
 follows the number due, not the number open. Every step is claimed with a compare-and-
@@ -17,7 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from puan.cases.models import OPEN_STATES, Case, CaseEvent
+from puan.cases.models import OPEN_STATES, Case, CaseEvent, CaseState
 from puan.core.statements import update_columns
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ BATCH = 2000
 
 @dataclass
 class SweepReport:
+    reminded_respond: int = 0
     reminded_50: int = 0
     reminded_80: int = 0
     overdue: int = 0
@@ -38,7 +40,7 @@ class SweepReport:
 
     def as_line(self) -> str:
         return (
-            f"50%提醒 {self.reminded_50} 件，80%提醒 {self.reminded_80} 件，"
+            f"超时未受理提醒 {self.reminded_respond} 件，50%提醒 {self.reminded_50} 件，80%提醒 {self.reminded_80} 件，"
             f"标记超期 {self.overdue} 件，自动上报 {self.escalated} 件，用时 {self.seconds:.2f} 秒"
         )
 
@@ -103,7 +105,7 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepReport:
             _sweep_batch(ids, now, report)
             last_id = ids[-1]
     report.seconds = (timezone.now() - started).total_seconds()
-    if report.reminded_50 or report.reminded_80 or report.overdue:
+    if report.reminded_respond or report.reminded_50 or report.reminded_80 or report.overdue:
         log.info("sweep at %s: %s", now.isoformat(), report.as_line())
     return report
 
@@ -144,6 +146,20 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
             now,
         )
 
+    # The response deadline: intake set the first look there (when it comes before the 50%
+    # mark). A report still not accepted gets one reminder to its owner; an accepted one
+    # nothing. Either way the next look is the 50% mark, so nobody is reminded twice.
+    for pk, owner, state in _advance(
+        "next_sla_at = sla_mark_50_at",
+        [],
+        base + " AND sla_stage = %s AND respond_due_at <= %s AND next_sla_at <= respond_due_at",
+        [*base_params, STAGE_NONE, now],
+        "id, owner_unit_id, state",
+    ):
+        if state == CaseState.REGISTERED:
+            report.reminded_respond += 1
+            digest.add("sla_respond_overdue", owner, pk)
+
     for stage_from, stage_to, mark_column, kind in (
         (STAGE_NONE, STAGE_80, "sla_mark_80_at", "sla_reminder_80"),
         (STAGE_NONE, STAGE_50, "sla_mark_50_at", "sla_reminder_50"),
@@ -170,6 +186,7 @@ class _Digest:
     a handler opening the inbox after a long weekend should see a list, not a flood."""
 
     TITLES = {
+        "sla_respond_overdue": "{n} 件案件已过响应时限仍未受理，请立即受理",
         "sla_reminder_50": "{n} 件案件办理时间已过半",
         "sla_reminder_80": "{n} 件案件办理时间已过80%，请抓紧办理",
         "sla_overdue": "{n} 件案件已超过办结时限",

@@ -44,6 +44,27 @@ def inbox(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).order_by("pk").values_list("kind", flat=True))
 
 
+def test_it_reminds_the_owner_of_a_report_not_accepted_by_its_response_deadline(
+    people, django_capture_on_commit_callbacks
+):
+    waiting = intake(people.grid_worker, category="G11-05").case  # a missing manhole cover: urgent
+    accepted = intake(people.grid_worker, category="G11-05", lon_lat=(113.4065, 23.1065)).case
+    assert waiting.lane == "urgent" and waiting.respond_due_at - waiting.created_at == timedelta(minutes=30)
+    assert waiting.next_sla_at == waiting.respond_due_at < waiting.sla_mark_50_at
+    svc.case_accept(case=accepted, actor=people.community, version=accepted.version)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=waiting.respond_due_at - timedelta(seconds=1)).reminded_respond == 0
+        assert sweep(now=waiting.respond_due_at + timedelta(minutes=1)).reminded_respond == 1
+        assert sweep(now=waiting.respond_due_at + timedelta(minutes=2)).reminded_respond == 0  # never twice
+    assert inbox(people.community) == ["sla_respond_overdue"]
+    for case in (waiting, accepted):
+        case.refresh_from_db()
+        assert (case.sla_stage, case.next_sla_at) == (0, case.sla_mark_50_at)
+    # The 50% mark comes as before.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=max(waiting.sla_mark_50_at, accepted.sla_mark_50_at)).reminded_50 == 2
+
+
 def test_it_reminds_at_half_and_four_fifths_then_escalates_once(people, world, django_capture_on_commit_callbacks):
     street = people.street  # exists before the escalation reaches the street
     case = in_progress(people)
