@@ -110,13 +110,19 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepReport:
     return report
 
 
-def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
+def _due(ids: list[int], now: datetime) -> tuple[str, list]:
+    """The condition every step of a batch starts from (those of `ids` still due), and its
+    parameters."""
     states = list(OPEN_STATES)
-    base = (
+    sql = (
         f"id IN ({_placeholders(ids)}) AND next_sla_at <= %s AND suspended_at IS NULL"
         f" AND state IN ({_placeholders(states)})"
     )
-    base_params = [*ids, now, *states]
+    return sql, [*ids, now, *states]
+
+
+def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
+    base, base_params = _due(ids, now)
     digest = _Digest()
 
     # Overdue first: a case whose deadline passed is marked (and escalated) without first
@@ -145,6 +151,14 @@ def _sweep_batch(ids: list[int], now: datetime, report: SweepReport) -> None:
             ],
             now,
         )
+
+    # The cases just marked overdue have nothing else due: the reminders read the rest.
+    claimed = {row[0] for row in overdue_rows}
+    rest = [pk for pk in ids if pk not in claimed]
+    if not rest:
+        digest.send()
+        return
+    base, base_params = _due(rest, now)
 
     # The response deadline: intake set the first look there (when it comes before the 50%
     # mark). A report still not accepted gets one reminder to its owner; an accepted one
