@@ -351,8 +351,7 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     if data.handled_on_spot:
         sla_fields["next_sla_at"] = None
     else:
-        # The sweep's first look: the response deadline, if it comes before the 50% mark.
-        sla_fields["next_sla_at"] = min(sla_fields["respond_due_at"], sla_fields["next_sla_at"])
+        sla_fields = _with_response_look(sla_fields, CaseState.REGISTERED)
     on_spot = data.handled_on_spot
     case = Case(
         tracking_code=new_tracking_code(now),
@@ -515,6 +514,14 @@ def _alert_if_red(case: Case, colour: str, now: datetime) -> None:
         _raise_red_alert(case, now)
 
 
+def _with_response_look(fields: dict, state: str) -> dict:
+    """A fresh clock's columns for a case in `state`: a report nobody has accepted yet gets
+    the sweep's first look at its response deadline, if that comes before the 50% mark."""
+    if state == CaseState.REGISTERED:
+        fields = {**fields, "next_sla_at": min(fields["respond_due_at"], fields["next_sla_at"])}
+    return fields
+
+
 def _tier_for_colour(case: Case, colour: str, now: datetime) -> dict:
     """A case whose colour now needs a higher tier than it is at goes there at once: red to
     the district (`_district_if_red`), orange to the street, on a fresh clock at that tier.
@@ -525,7 +532,8 @@ def _tier_for_colour(case: Case, colour: str, now: datetime) -> dict:
     if case.tier >= tier:
         return {}
     owner = unit_at_tier(case.area_path, tier)
-    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **_deadline_changes(case, now, tier=tier)}
+    clock = _with_response_look(_deadline_changes(case, now, tier=tier, risk=colour), case.state)
+    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **clock}
 
 
 def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
@@ -541,7 +549,7 @@ def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
         "owner_unit": district,
         "owner_path": district.path,
         "lane": lane,
-        **_deadline_changes(case, now, lane=lane, tier=Tier.DISTRICT, risk=Risk.RED),
+        **_with_response_look(_deadline_changes(case, now, lane=lane, tier=Tier.DISTRICT, risk=Risk.RED), case.state),
     }
 
 

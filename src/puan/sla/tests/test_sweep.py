@@ -65,6 +65,28 @@ def test_it_reminds_the_owner_of_a_report_not_accepted_by_its_response_deadline(
         assert sweep(now=max(waiting.sla_mark_50_at, accepted.sla_mark_50_at)).reminded_50 == 2
 
 
+def test_it_keeps_the_response_look_of_a_report_that_moves_up_before_anyone_accepts_it(
+    people, django_capture_on_commit_callbacks
+):
+    from puan.sla.models import SlaPolicy
+
+    SlaPolicy.objects.create(
+        name="橙色事项", risk="orange", respond_minutes=60, resolve_minutes=7 * 24 * 60, working_time=False
+    )
+    street = people.street  # exists before the reminder is sent
+    case = intake(people.grid_worker).case  # yellow, the community, not yet accepted
+    case = svc.case_update_facts(
+        case=case, actor=people.grid_worker, version=case.version, facts={"vulnerable_people": True}
+    )
+    # Orange: the street, on the orange policy's clock, its first look still the response deadline.
+    assert (case.risk, case.tier, case.state) == ("orange", 2, CaseState.REGISTERED)
+    assert case.resolve_due_at - case.sla_started_at == timedelta(days=7)
+    assert case.next_sla_at == case.respond_due_at
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=case.respond_due_at + timedelta(minutes=1)).reminded_respond == 1
+    assert "sla_respond_overdue" in inbox(street)
+
+
 def test_it_reminds_at_half_and_four_fifths_then_escalates_once(people, world, django_capture_on_commit_callbacks):
     street = people.street  # exists before the escalation reaches the street
     case = in_progress(people)
