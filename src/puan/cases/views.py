@@ -560,15 +560,20 @@ def _map_data(case: Case) -> dict | None:
     }
 
 
-def _clock_moves_ruled_out(case: Case) -> set[str]:
+def _clock_moves_ruled_out(case: Case, user) -> set[str]:
     """The transition table allows the clock moves in every working state; whether one
     makes sense depends on the clock: resume only a suspended case, decide only a pending
     request, ask for an extension once and only where the deadline policy allows one."""
-    pending = SlaRequest.objects.filter(case_id=case.pk, state=RequestState.PENDING).exists()
+    requester = (
+        SlaRequest.objects.filter(case_id=case.pk, state=RequestState.PENDING)
+        .values_list("requested_by_id", flat=True)
+        .first()
+    )
+    pending = requester is not None
     ruled_out = set()
     if case.suspended_at is None:
         ruled_out.add("resume")
-    if not pending:
+    if not pending or requester == user.pk:  # nobody decides their own request
         ruled_out.add("decide_request")
     if pending or case.suspended_at is not None:
         ruled_out.add("request_suspension")
@@ -582,7 +587,7 @@ def _case_context(request: HttpRequest, case: Case, *, bound: MoveForm | None = 
     # A move that the deadline clock's state rules out is not offered (its form is not even
     # built), nor one whose form would offer nothing to choose (no department left to add,
     # no task of mine to close).
-    hidden = _clock_moves_ruled_out(case)
+    hidden = _clock_moves_ruled_out(case, request.user)
     forms_by_action = {
         action: (bound if bound is not None and bound.action == action else move_form(action, case, request.user))
         for action in detail["allowed_actions"]

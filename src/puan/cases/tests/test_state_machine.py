@@ -277,7 +277,14 @@ class Payload(SimpleNamespace):
 
 def refusal_is_about_the_task(case: Case, actor, action: str, a: dict) -> bool:
     """`close_assist` is offered per case, but whether this actor may finish (their own
-    task) or waive (the owner) depends on the task chosen: a 403 then is about the input."""
+    task) or waive (the owner) depends on the task chosen: a 403 then is about the input.
+    Likewise `decide_request` is offered to supervisors, but nobody decides a request they
+    made themselves (the case page does not offer it to them)."""
+    if action == "decide_request":
+        from puan.sla.models import RequestState, SlaRequest
+
+        pending = SlaRequest.objects.filter(case=case, state=RequestState.PENDING).first()
+        return pending is not None and pending.requested_by_id == actor.pk
     if action != "close_assist":
         return False
     task = chosen_task(case, a["task_pick"])

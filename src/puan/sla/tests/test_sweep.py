@@ -220,6 +220,16 @@ def test_it_lets_nobody_approve_their_own_request(people):
         sla.case_decide_request(case=petition, actor=handler, version=petition.version, approve=True)
     assert not Case.objects.get(pk=petition.pk).extended
     colleague = make_user(Role.DISPATCHER, unit=handler.unit, username="dispatcher_on_duty")
+    # The case page offers the decision to the colleague only.
+    from django.test import Client
+
+    pages = {}
+    for who in (handler, colleague):
+        client = Client()
+        client.force_login(who)
+        pages[who.pk] = client.get(f"/work/cases/{petition.pk}/").content.decode()
+    assert 'id="move-decide_request"' not in pages[handler.pk]
+    assert 'id="move-decide_request"' in pages[colleague.pk]
     petition = sla.case_decide_request(case=petition, actor=colleague, version=petition.version, approve=True)
     assert petition.extended
 
