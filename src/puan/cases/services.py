@@ -39,7 +39,7 @@ from puan.cases.models import (
 from puan.cases.risk import active_rules, clean_facts, grade
 from puan.cases.routing import MIN_TIER_FOR_RISK, lane_for_risk, route, unit_at_tier
 from puan.cases.selectors import case_with_units
-from puan.cases.transitions import MOVES, actor_relations
+from puan.cases.transitions import MOVES, actor_relations, returns_below_colour
 from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
@@ -985,7 +985,7 @@ def case_return(*, case: Case, actor, version: int, note: str) -> Case:
     check_move(case, actor, "return", version)
     now = timezone.now()
     tier = case.tier - 1
-    if tier < MIN_TIER_FOR_RISK[Risk(case.risk)]:
+    if returns_below_colour(case):
         # Red stays with the district, orange at least with the street, whoever asks.
         raise Conflict(_NO_RETURN_BELOW[case.risk], code="tier_below_risk")
     if tier < Tier.STREET and case.assists.filter(status=AssistStatus.OPEN).exists():

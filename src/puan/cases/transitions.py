@@ -153,5 +153,10 @@ def allowed_actions(case: Case, user, *, assist_departments: set[int]) -> list[s
         if case.state in m.sources
         and m.min_tier <= case.tier <= m.max_tier
         and relations & m.who
-        and not (m.action == "return" and case.tier - 1 < MIN_TIER_FOR_RISK[case.risk])
+        and not (m.action == "return" and returns_below_colour(case))
     ]
+
+
+def returns_below_colour(case: Case) -> bool:
+    """Whether a return would hand the case below the tier its colour needs."""
+    return case.tier - 1 < MIN_TIER_FOR_RISK[case.risk]
