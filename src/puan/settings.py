@@ -151,6 +151,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# On SQLite, the web process copies the write-ahead log back into the database from a
+# thread of its own this often (0: leave it to the requests' commits; core/sqlite_wal.py).
+PUAN_SQLITE_CHECKPOINT_MS = env_int("PUAN_SQLITE_CHECKPOINT_MS", 500, minimum=0)
 
 # --- security -------------------------------------------------------------------------
 # The first signs people in; Django's own stays listed so sessions it signed still resolve.

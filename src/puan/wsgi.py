@@ -3,6 +3,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from puan.core.sqlite_wal import start_for_default_database
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "puan.settings")
 application = get_wsgi_application()
 
@@ -20,3 +22,5 @@ def _settle() -> None:
 
 
 _settle()
+# On SQLite, the log goes back into the database between requests, not during one.
+start_for_default_database()

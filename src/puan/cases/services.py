@@ -43,7 +43,7 @@ from puan.cases.transitions import MOVES, actor_relations, returns_below_colour
 from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
-from puan.core.statements import OneRowInsert, update_columns
+from puan.core.statements import OneRowInsert, db_timestamp, new_row, update_columns
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
 from puan.org.selectors import area_units
@@ -91,9 +91,10 @@ def duplicate_window() -> timedelta:
 def new_tracking_code(now: datetime) -> str:
     """HP + date + 6 random characters: short enough to read out on the phone, random
     enough that nobody can guess another person's case."""
-    local = timezone.localtime(now)
+    local = now.astimezone(timezone.get_default_timezone())  # the district's date
     bits = secrets.randbits(5 * 6)  # one draw for the six characters
-    return "HP" + local.strftime("%y%m%d") + "".join(_TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(6))
+    date = f"{local.year % 100:02d}{local.month:02d}{local.day:02d}"
+    return "HP" + date + "".join(_TRACKING_ALPHABET[(bits >> (5 * i)) & 31] for i in range(6))
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -117,7 +118,8 @@ class PartyInput:
 
     def row(self, case: Case) -> CaseParty:
         """The party of `case`: PII encrypted on save, with its blind indexes."""
-        return CaseParty(
+        return new_row(
+            CaseParty,
             case=case,
             role=self.role,
             name=self.name.strip()[:100],
@@ -265,7 +267,7 @@ def _find_duplicate(category_id: int, lon: float | None, lat: float | None, now:
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
-    since = connection.ops.adapt_datetimefield_value(now - duplicate_window())
+    since = db_timestamp(now - duplicate_window(), connection)
     with connection.cursor() as cursor:
         cursor.execute(
             _DUPLICATE_SQL,
@@ -353,7 +355,8 @@ def intake_prepare(*, actor, data: IntakeInput, now: datetime | None = None) -> 
     else:
         sla_fields = _with_response_look(sla_fields, CaseState.REGISTERED)
     on_spot = data.handled_on_spot
-    case = Case(
+    case = new_row(
+        Case,
         tracking_code=new_tracking_code(now),
         kind=data.kind,
         channel=data.channel,

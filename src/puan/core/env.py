@@ -91,7 +91,7 @@ def parse_database_url(name: str, raw: str) -> DatabaseUrl:
         path = unquote(parts.path)[1:]
         if parts.netloc or not path:
             raise ImproperlyConfigured(f"{name} for SQLite must look like sqlite:////absolute/path.db.")
-        return DatabaseUrl("django.db.backends.sqlite3", path, "", "", "", "", {})
+        return DatabaseUrl("puan.core.backends.sqlite3", path, "", "", "", "", {})
     raise ImproperlyConfigured(f"{name} has unsupported scheme {parts.scheme!r}; use postgres:// or sqlite:///.")
 
 

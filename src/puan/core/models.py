@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from puan.core.rendering import ApiJSONEncoder
-from puan.core.statements import OneRowInsert
+from puan.core.statements import OneRowInsert, new_row
 
 
 class TimelineEvent(models.Model):
@@ -46,7 +46,8 @@ class TimelineEvent(models.Model):
         the system; `actor_unit` (a Unit) instead of `actor_unit_id` keeps the unit on the
         event, so its name can be shown without reading it back."""
         unit = {"actor_unit": actor_unit} if actor_unit is not None else {"actor_unit_id": actor_unit_id}
-        return cls(
+        return new_row(
+            cls,
             actor=actor if actor is not None and actor.is_authenticated else None,
             note=note,
             data=data or {},

@@ -37,6 +37,16 @@ def test_it_takes_a_report_in_routed_to_its_community(world, people):
     assert timeline(case) == ["register"]
 
 
+def test_it_dates_a_tracking_code_by_the_districts_calendar():
+    from datetime import UTC, datetime
+
+    late_evening_in_utc = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)  # 04:00 the next day in Shanghai
+    codes = {svc.new_tracking_code(late_evening_in_utc) for _ in range(50)}
+    assert all(code[:8] == "HP261129" and len(code) == 14 for code in codes)
+    assert all(set(code[8:]) <= set(svc._TRACKING_ALPHABET) for code in codes)
+    assert len(codes) == 50  # random enough that nobody guesses another person's case
+
+
 def test_it_refuses_a_point_outside_the_district(world, people):
     with pytest.raises(InvalidInput) as err:
         intake(people.grid_worker, lon_lat=(114.0, 24.0))

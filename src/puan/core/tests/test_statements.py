@@ -10,7 +10,7 @@ from puan.accounts.tests.factories import make_user
 from puan.cases.models import Case, CaseEvent, CaseParty, CommandAlert
 from puan.cases.services import PartyInput
 from puan.cases.tests.helpers import intake
-from puan.core.statements import OneRowInsert, OneRowSelect, PreparedRead
+from puan.core.statements import OneRowInsert, OneRowSelect, PreparedRead, new_row
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +167,58 @@ def test_its_prepared_reads_give_what_the_queryset_gives(written):
         PreparedRead(lambda case_id: Case.objects.filter(pk=case_id))(written.pk)
     with pytest.raises(TypeError):
         PreparedRead(lambda case_id: Case.objects.filter(pk=case_id, version=case_id).values("id"))(written.pk)
+
+
+def test_it_reads_each_field_as_pre_save_does(written):
+    for model, obj in [
+        (Case, Case.objects.get(pk=written.pk)),
+        (CaseEvent, written.events.first()),
+        (CaseParty, written.parties.first()),
+        (CommandAlert, written.alerts.first()),
+    ]:
+        insert = OneRowInsert(model)
+        for field, (read, _) in zip(insert.fields, insert._steps, strict=True):
+            stamps = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            if stamps:
+                # A time the row stamps itself takes pre_save's path, which sets it.
+                setattr(obj, field.attname, None)
+                assert read(obj) is not None and getattr(obj, field.attname) is not None, (model, field.name)
+            else:
+                assert read(obj) == field.pre_save(obj, True), (model, field.name)
+
+
+def test_it_builds_a_new_row_as_the_constructor_does(world, django_assert_num_queries):
+    from puan.taxonomy.models import Category
+
+    category = Category.objects.select_related("lead_department").filter(lead_department__isnull=False).first()
+    values = {
+        "tracking_code": "HPNEW",
+        "category": category,
+        "grid": world.grid_a1,
+        "community": None,
+        "street_id": world.grid_a1.parent.parent_id,
+        "lead_department": category.lead_department,
+        "title": "标题",
+        "risk_facts": {"injury": True},
+    }
+    fast, slow = new_row(Case, **dict(values)), Case(**values)
+    for field in Case._meta.concrete_fields:
+        assert getattr(fast, field.attname) == getattr(slow, field.attname), field.name
+    with django_assert_num_queries(0):  # the related objects given are the ones it holds
+        assert fast.category is category and fast.grid is world.grid_a1 and fast.community is None
+        assert fast.lead_department is category.lead_department
+    assert fast._state.adding and fast.pk is None
+
+
+def test_it_gives_a_time_as_the_backend_adapts_it():
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from puan.core.statements import db_timestamp
+
+    for value in [
+        datetime(2026, 11, 28, 21, 5, 3, 123456, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 6, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
+    ]:
+        assert db_timestamp(value, connection) == connection.ops.adapt_datetimefield_value(value), value

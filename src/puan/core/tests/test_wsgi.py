@@ -4,8 +4,13 @@ import gc
 import importlib
 import io
 import json
+import os
 
 import pytest
+from django.conf import settings
+from django.db import connection
+
+from puan.core import sqlite_wal
 
 
 @pytest.mark.django_db
@@ -28,5 +33,13 @@ def test_the_wsgi_application_serves_with_what_it_loaded_frozen():
         body = b"".join(wsgi.application(environ, lambda status, headers: statuses.append(status)))
         assert statuses == ["200 OK"]
         assert "/api/v1/cases" in json.loads(body)["paths"]
+        # On SQLite the process copies the write-ahead log back from a thread of its own.
+        running = sqlite_wal._running.get(os.getpid())
+        assert (running is not None) == (connection.vendor == "sqlite")
+        if running is not None:
+            assert running.path == settings.DATABASES["default"]["NAME"] and running._thread.is_alive()
     finally:
         gc.unfreeze()
+        for checkpointer in sqlite_wal._running.values():
+            checkpointer.stop()
+        sqlite_wal._running.clear()
