@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "puan.web.context_processors.navigation",
+                "puan.web.context_processors.error_frame",
             ],
         },
     }

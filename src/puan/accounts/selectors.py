@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from puan.accounts.models import User
-from puan.accounts.roles import ROLE_SPECS
+from puan.accounts.roles import ROLE_SPECS, Role
 from puan.accounts.scope import scope_for
 from puan.core.errors import NotAllowed, NotVisible
 
@@ -15,6 +15,13 @@ def can_see_personal_data(user) -> bool:
 def is_read_only(user) -> bool:
     specs = [ROLE_SPECS[r] for r in user.role_codes if r in ROLE_SPECS]
     return not specs or all(s.read_only for s in specs)
+
+
+def works_at_a_unit(user) -> bool:
+    """Staff, who use the workbench: someone who belongs to a unit in a role of its work.
+    A volunteer attached to a grid reports and follows their reports as a citizen does."""
+    roles = set(user.role_codes)
+    return user.unit_id is not None and not (roles and roles <= {Role.VOLUNTEER})
 
 
 def require_writer(user) -> None:

@@ -158,13 +158,23 @@ def case_detail(
             for a in assists
         ],
         "attachments": [attachment_out(a) for a in attachments],
-        "allowed_actions": allowed_actions(
-            case, user, assist_departments={a["department_id"] for a in assists if a["status"] == "open"}
-        ),
+        "allowed_actions": _allowed_actions(case, user, assists),
         "timeline": timeline,
         "revealed": reveal,
         **_clock(case),
     }
+
+
+def _allowed_actions(case: Case, user, assists: list[dict]) -> list[str]:
+    """The moves the transition table allows this user now, less the clock moves the
+    clock's state rules out (read only when the table offers one)."""
+    actions = allowed_actions(
+        case, user, assist_departments={a["department_id"] for a in assists if a["status"] == "open"}
+    )
+    if sla.CLOCK_MOVES.intersection(actions):
+        ruled_out = sla.clock_moves_ruled_out(case, user)
+        actions = [action for action in actions if action not in ruled_out]
+    return actions
 
 
 def _reporter_only(user) -> bool:

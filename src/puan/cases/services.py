@@ -91,6 +91,8 @@ def duplicate_window() -> timedelta:
 def new_tracking_code(now: datetime) -> str:
     """HP + date + 6 random characters: short enough to read out on the phone, random
     enough that nobody can guess another person's case."""
+    if now.tzinfo is None:
+        raise ValueError("new_tracking_code takes an aware time")
     local = now.astimezone(timezone.get_default_timezone())  # the district's date
     bits = secrets.randbits(5 * 6)  # one draw for the six characters
     date = f"{local.year % 100:02d}{local.month:02d}{local.day:02d}"
@@ -610,10 +612,13 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
     _keep_joined_people(case, data)
-    if new_colour == Risk.RED and case.tier < Tier.DISTRICT:
-        district_case = _send_to_district(case, actor=None, now=now, reason="重复反映升级为红色预警")
-        case = case_with_units(district_case.pk, category=category)
+    if new_colour in _REPEAT_REASON and case.tier < MIN_TIER_FOR_RISK[Risk(new_colour)]:
+        moved = _send_up_for_colour(case, new_colour, actor=None, now=now, reason=_REPEAT_REASON[new_colour])
+        case = case_with_units(moved.pk, category=category)
     return case
+
+
+_REPEAT_REASON = {Risk.RED: "重复反映升级为红色预警", Risk.ORANGE: "重复反映升级为橙色预警"}
 
 
 def _keep_joined_people(case: Case, data: IntakeInput) -> None:
@@ -948,30 +953,36 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
     return case
 
 
-def _send_to_district(case: Case, *, actor, now: datetime, reason: str) -> Case:
-    """A case turned red belongs to the district at once."""
-    changes = _district_if_red(case, Risk.RED, now)
-    district = changes["owner_unit"]
+_ROUTE_KIND = {Risk.RED: "route_red", Risk.ORANGE: "route_orange"}
+
+
+def _send_up_for_colour(case: Case, colour: str, *, actor, now: datetime, reason: str) -> Case:
+    """A case whose colour now needs a higher tier than it is at goes there at once (red:
+    the district, on the urgent lane; orange: the street), on a fresh clock at that tier,
+    as its own step on the timeline. The case as it is now."""
+    changes = _tier_for_colour(case, colour, now)
+    if not changes:
+        return case
     Case.objects.filter(pk=case.pk, version=case.version).update(**changes, version=F("version") + 1, updated_at=now)
     _event(
         case,
         seq=case.version + 1,
-        kind="route_red",
+        kind=_ROUTE_KIND[Risk(colour)],
         from_state=case.state,
         to_state=case.state,
         actor=actor,
         now=now,
         note=reason,
         data={
-            "tier": Tier.DISTRICT,
-            "owner_unit": district.pk,
-            "lane": changes["lane"],
-            # The district's fresh clock replaced a suspended one, as on any move that starts one.
+            "tier": changes["tier"],
+            "owner_unit": changes["owner_unit"].pk,
+            "lane": changes.get("lane", case.lane),
+            # The fresh clock replaced a suspended one, as on any move that starts one.
             **({"suspension_ended": True} if case.suspended_at is not None else {}),
         },
-        tier=Tier.DISTRICT,
+        tier=changes["tier"],
     )
-    _alert_if_red(case, Risk.RED, now)
+    _alert_if_red(case, colour, now)
     case.refresh_from_db()
     return case
 

@@ -30,7 +30,6 @@ from puan.core.errors import ConcurrentChange, Conflict, DomainError, InvalidInp
 from puan.core.uploads import max_upload_bytes
 from puan.org.models import Unit, UnitLevel
 from puan.sla import services as sla
-from puan.sla.models import RequestState, SlaRequest
 from puan.taxonomy.models import Category, Lane, Tier
 from puan.web.forms import PageForm
 from puan.web.http import is_htmx, message_of, staff_required
@@ -560,38 +559,14 @@ def _map_data(case: Case) -> dict | None:
     }
 
 
-def _clock_moves_ruled_out(case: Case, user) -> set[str]:
-    """The transition table allows the clock moves in every working state; whether one
-    makes sense depends on the clock: resume only a suspended case, decide only a pending
-    request, ask for an extension once and only where the deadline policy allows one."""
-    requester = (
-        SlaRequest.objects.filter(case_id=case.pk, state=RequestState.PENDING)
-        .values_list("requested_by_id", flat=True)
-        .first()
-    )
-    pending = requester is not None
-    ruled_out = set()
-    if case.suspended_at is None:
-        ruled_out.add("resume")
-    if not pending or requester == user.pk:  # nobody decides their own request
-        ruled_out.add("decide_request")
-    if pending or case.suspended_at is not None:
-        ruled_out.add("request_suspension")
-    if pending or case.extended or not sla.extendable(case):
-        ruled_out.add("request_extension")
-    return ruled_out
-
-
 def _case_context(request: HttpRequest, case: Case, *, bound: MoveForm | None = None, notice=None) -> dict:
+    # The moves offered are the detail's: those the deadline clock's state rules out are
+    # already gone (sla.clock_moves_ruled_out). Nor is a move offered whose form would offer
+    # nothing to choose (no department left to add, no task of mine to close).
     detail = case_detail(case, request.user)
-    # A move that the deadline clock's state rules out is not offered (its form is not even
-    # built), nor one whose form would offer nothing to choose (no department left to add,
-    # no task of mine to close).
-    hidden = _clock_moves_ruled_out(case, request.user)
     forms_by_action = {
         action: (bound if bound is not None and bound.action == action else move_form(action, case, request.user))
         for action in detail["allowed_actions"]
-        if action not in hidden
     }
     forms_by_action = {
         a: f

@@ -30,7 +30,8 @@ class Checkpointer:
 
     path: str
     interval: float
-    copied: int = 0  # pages copied so far, for the curious and the tests
+    # (pages in the log, pages of it copied back) after the last checkpoint, for the tests
+    last: tuple[int, int] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -44,13 +45,13 @@ class Checkpointer:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def checkpoint(self, connection: sqlite3.Connection) -> int:
-        """One PASSIVE checkpoint: the number of pages it copied."""
+    def checkpoint(self, connection: sqlite3.Connection) -> None:
+        """One PASSIVE checkpoint. SQLite answers with the pages in the log and how many
+        of them are back in the database (by anyone, so far); -1 when another process is
+        checkpointing just then, or the database is not in WAL mode."""
         _busy, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if logged < 0:  # not in WAL mode (yet): nothing to copy
-            return 0
-        self.copied += max(copied, 0)
-        return copied
+        if logged >= 0:
+            self.last = (logged, copied)
 
     def _run(self) -> None:
         try:
@@ -74,7 +75,24 @@ class Checkpointer:
 
 _running: dict[int, Checkpointer] = {}  # process id → its checkpointer
 _lock = threading.Lock()
-_forks_start_their_own = False
+_fork_hooks = False
+_paused: list[Checkpointer] = []  # stopped for a fork, to start again on both sides of it
+
+
+def _before_fork() -> None:
+    """No thread may be inside SQLite, nor a connection open, when the process forks: the
+    child would inherit SQLite's locks of a connection it does not have (and a held mutex
+    for ever). The thread stops and closes its connection, and starts again after."""
+    running = _running.pop(os.getpid(), None)
+    if running is not None:
+        running.stop()
+        _paused.append(running)
+
+
+def _after_fork() -> None:
+    while _paused:
+        stopped = _paused.pop()
+        start_for_this_process(stopped.path, stopped.interval)
 
 
 def start_for_this_process(path: str, interval: float) -> Checkpointer | None:
@@ -91,7 +109,7 @@ def start_for_this_process(path: str, interval: float) -> Checkpointer | None:
 
 def start_for_default_database() -> Checkpointer | None:
     """The web process's checkpointer, when the default database is SQLite (in this
-    process and in any worker forked from it)."""
+    process, and in any worker forked from it)."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
@@ -99,11 +117,9 @@ def start_for_default_database() -> Checkpointer | None:
         return None
     interval = settings.PUAN_SQLITE_CHECKPOINT_MS / 1000
 
-    def start() -> Checkpointer | None:
-        return start_for_this_process(str(database["NAME"]), interval)
-
-    global _forks_start_their_own
-    if interval > 0 and not _forks_start_their_own:
-        os.register_at_fork(after_in_child=start)
-        _forks_start_their_own = True
-    return start()
+    global _fork_hooks
+    if interval > 0 and not _fork_hooks:
+        # A worker forked from this process (gunicorn --preload) runs its own thread.
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
+        _fork_hooks = True
+    return start_for_this_process(str(database["NAME"]), interval)

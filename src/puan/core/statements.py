@@ -129,7 +129,7 @@ def db_timestamp(value: datetime, connection) -> Any:
     """An aware time as the database takes it: `adapt_datetimefield_value` without the
     checks around it on SQLite (naive, in the connection's zone, as text); a case carries
     eight times and intake's duplicate check one more."""
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and value.tzinfo is not None:
         return value.astimezone(connection.timezone).replace(tzinfo=None).isoformat(" ")
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -188,6 +188,12 @@ def new_row(model: type[M], **values: Any) -> M:
         value = values[name]
         if value is None or isinstance(value, models.Model):
             field = relations[name]
+            if value is not None and not isinstance(value, field.remote_field.model):
+                # As the descriptor would refuse it.
+                raise ValueError(
+                    f'Cannot assign "{value!r}": "{model.__name__}.{name}" must be a '
+                    f'"{field.remote_field.model.__name__}" instance.'
+                )
             related.append((field, values.pop(name)))
             values[field.attname] = None if value is None else getattr(value, field.target_field.attname)
     obj = model(**values)

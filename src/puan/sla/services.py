@@ -70,6 +70,33 @@ def _open_request(case: Case, *, actor, version: int, kind: str, note: str, minu
     return case
 
 
+# The moves of the deadline clock: the transition table allows them in every working state.
+CLOCK_MOVES = frozenset({"resume", "decide_request", "request_suspension", "request_extension"})
+
+
+def clock_moves_ruled_out(case: Case, user) -> set[str]:
+    """The clock moves the clock's state rules out, for the API's `allowed_actions` and the
+    page's buttons alike: resume only a suspended case, decide only a pending request (and
+    never one's own), ask for an extension once and only where the deadline policy allows
+    one, and ask for nothing while a request is pending."""
+    requester = (
+        SlaRequest.objects.filter(case_id=case.pk, state=RequestState.PENDING)
+        .values_list("requested_by_id", flat=True)
+        .first()
+    )
+    pending = requester is not None
+    ruled_out = set()
+    if case.suspended_at is None:
+        ruled_out.add("resume")
+    if not pending or requester == user.pk:  # nobody decides their own request
+        ruled_out.add("decide_request")
+    if pending or case.suspended_at is not None:
+        ruled_out.add("request_suspension")
+    if pending or case.extended or not extendable(case):
+        ruled_out.add("request_extension")
+    return ruled_out
+
+
 @transaction.atomic
 def case_decide_request(*, case: Case, actor, version: int, approve: bool, note: str = "") -> Case:
     check_move(case, actor, "decide_request", version)

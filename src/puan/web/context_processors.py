@@ -46,3 +46,9 @@ def navigation(request: HttpRequest) -> dict:
         "nav_items": [NavItem(url, label, path.startswith(url)) for url, label in _items(request)],
         "nav_unit_name": unit_name,
     }
+
+
+def error_frame(request: HttpRequest) -> dict:
+    """The frame of an error page: the whole page, or, answering an HTMX request (a panel
+    refreshing, a move sent), its content alone for the part of the page that asked."""
+    return {"error_frame": "fragment.html" if request.headers.get("HX-Request") == "true" else "base.html"}

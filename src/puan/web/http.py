@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
 
+from puan.accounts.selectors import works_at_a_unit
 from puan.core.errors import DomainError, RateLimited
 from puan.core.ratelimit import address_digest, rate_limit_hit
 
@@ -30,15 +32,25 @@ def message_of(error: DomainError) -> str:
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in and belonging to a unit (citizens and volunteers have their own pages).
-    A signed-in user without a unit gets a 403 rather than a login loop."""
+    """Signed in and working at a unit (citizens and volunteers have their own pages). A
+    signed-in user who does not gets a 403 rather than a login loop."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
+            if is_htmx(request):
+                # A panel of a page whose session has ended: the whole page goes to sign-in
+                # and comes back to itself, rather than the sign-in form filling the panel.
+                page = urlsplit(request.headers.get("HX-Current-URL", ""))
+                back = page.path + (f"?{page.query}" if page.query else "")
+                if not back.startswith("/") or back.startswith("//"):
+                    back = "/"
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = redirect_to_login(back).url
+                return response
             return redirect_to_login(request.get_full_path())
-        if user.unit_id is None:
+        if not works_at_a_unit(user):
             return render(
                 request,
                 "403.html",

@@ -8,14 +8,15 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from puan.accounts.roles import Role
+from puan.accounts.selectors import works_at_a_unit
 
 
 def home_for(user) -> str:
     """Where a user starts the day: the phone page for grid workers, the workbench for
-    other staff, the citizen page for anyone without a unit."""
+    other staff, the citizen page for anyone else (volunteers included)."""
     if not user.is_authenticated:
         return "/login/"
-    if user.unit_id is None:
+    if not works_at_a_unit(user):
         return "/public/"
     if Role.GRID_WORKER in user.role_codes and len(user.role_codes) == 1:
         return "/m/"

@@ -99,6 +99,11 @@ def test_it_turns_repeated_reports_orange_then_red(world, people):
         intake(people.volunteer, channel="app")
     case.refresh_from_db()
     assert case.risk == Risk.ORANGE and case.report_count == 3
+    # Orange belongs with the street: the case goes there at once, on a fresh clock, as its
+    # own step on the timeline.
+    assert case.tier == 2 and case.owner_unit_id == world.street_a.pk
+    assert timeline(case)[-2:] == ["duplicate_report", "route_orange"]
+    assert case.sla_started_at > case.created_at
     for _ in range(3):
         intake(people.volunteer, channel="app")
     case.refresh_from_db()

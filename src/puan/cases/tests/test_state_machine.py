@@ -76,7 +76,7 @@ CATEGORIES = ("G15-01", "G04-04", "G04-03", "G16-02", "G02-01")
 TIER_LEVEL = {1: UnitLevel.COMMUNITY, 2: UnitLevel.STREET, 3: UnitLevel.DISTRICT}
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 # Events written by intake and by the deadline sweep rather than by a move.
-SYSTEM_KINDS = {"register", "duplicate_report", "route_red", "overdue"}
+SYSTEM_KINDS = {"register", "duplicate_report", "route_red", "route_orange", "overdue"}
 # A case's deadline clock: moved back together to let time pass.
 CLOCK = ("sla_started_at", "respond_due_at", "resolve_due_at", "sla_mark_50_at", "sla_mark_80_at", "next_sla_at")
 
@@ -279,7 +279,8 @@ def refusal_is_about_the_task(case: Case, actor, action: str, a: dict) -> bool:
     """`close_assist` is offered per case, but whether this actor may finish (their own
     task) or waive (the owner) depends on the task chosen: a 403 then is about the input.
     Likewise `decide_request` is offered to supervisors, but nobody decides a request they
-    made themselves (the case page does not offer it to them)."""
+    made themselves (neither the case page nor the API's `allowed_actions` offers it to
+    them; the machine draws from the transition table, which does)."""
     if action == "decide_request":
         from puan.sla.models import RequestState, SlaRequest
 
@@ -352,7 +353,11 @@ class CaseLifecycle(RuleBasedStateMachine):
         if result.linked:
             assert case.pk in before and len(after) == len(before)
             kinds = self.new_kinds(case.pk, before[case.pk].version)
-            assert kinds in (["duplicate_report"], ["duplicate_report", "route_red"]), kinds
+            assert kinds in (
+                ["duplicate_report"],
+                ["duplicate_report", "route_red"],
+                ["duplicate_report", "route_orange"],
+            ), kinds
             assert after[case.pk].version == before[case.pk].version + len(kinds)
             unchanged = {k: v for k, v in after.items() if k != case.pk}
             assert unchanged == {k: v for k, v in before.items() if k != case.pk}

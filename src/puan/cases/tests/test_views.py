@@ -9,7 +9,7 @@ from django.test import Client
 
 from puan.cases import services as svc
 from puan.cases.models import Attachment, Case, CaseEvent, CaseState, Risk
-from puan.cases.tests.helpers import People, intake
+from puan.cases.tests.helpers import IN_GRID_B1, People, intake
 
 pytestmark = pytest.mark.django_db
 
@@ -362,3 +362,32 @@ def test_it_gives_a_refusal_with_variable_parts_in_the_page_language(people, api
     api.login_as(people.community)
     answer = api.post(f"/api/v1/cases/{case.pk}/actions/resolve", {"version": case.version, "outcome": "x"})
     assert answer.status_code == 409 and answer.json()["message"] == "案件当前状态为“已登记”，不能办结。"
+
+
+def test_it_answers_a_panel_asking_for_a_case_out_of_reach_with_the_notice_alone(people):
+    other_street = intake(people.dispatcher, channel="hotline", lon_lat=IN_GRID_B1).case
+    client = client_for(people.community)
+    for url in (f"/work/cases/{other_street.pk}/", "/work/cases/987654/"):
+        page = client.get(url)
+        assert page.status_code == 404 and "<html" in page.content.decode()
+        panel = client.get(url, headers=HTMX)
+        body = panel.content.decode()
+        # Swapped into the panel that asked: the notice, not a page nested in the page.
+        assert panel.status_code == 404 and "<html" not in body and "<nav" not in body
+        assert "不存在" in body
+
+
+def test_it_sends_a_panel_whose_session_ended_to_sign_in_as_the_whole_page(people):
+    case = intake(people.grid_worker).case
+    client = Client()  # signed out
+    page = client.get(f"/work/cases/{case.pk}/")
+    assert page.status_code == 302 and page["Location"].startswith("/login/")
+    headers = HTMX | {"HX-Current-URL": f"http://testserver/work/cases/{case.pk}/?tab=timeline"}
+    for answer in (
+        client.get(f"/work/cases/{case.pk}/", headers=headers),
+        client.post(f"/work/cases/{case.pk}/moves/accept/", {"version": case.version}, headers=headers),
+    ):
+        assert answer.status_code == 204 and not answer.content
+        assert answer["HX-Redirect"] == f"/login/?next=/work/cases/{case.pk}/%3Ftab%3Dtimeline"
+    hostile = HTMX | {"HX-Current-URL": "http://testserver//elsewhere.example/"}
+    assert client.get(f"/work/cases/{case.pk}/", headers=hostile)["HX-Redirect"] == "/login/?next=/"

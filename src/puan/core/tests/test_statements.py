@@ -222,3 +222,10 @@ def test_it_gives_a_time_as_the_backend_adapts_it():
         datetime(2026, 6, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
     ]:
         assert db_timestamp(value, connection) == connection.ops.adapt_datetimefield_value(value), value
+
+
+def test_it_refuses_a_related_object_of_the_wrong_model_as_the_constructor_does(world):
+    with pytest.raises(ValueError, match="must be a"):
+        Case(category=world.grid_a1)
+    with pytest.raises(ValueError, match="must be a"):
+        new_row(Case, category=world.grid_a1)

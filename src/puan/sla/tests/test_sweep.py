@@ -114,6 +114,22 @@ def test_it_reminds_at_half_and_four_fifths_then_escalates_once(people, world, d
     assert sweep(now=case.resolve_due_at - timedelta(minutes=1)).escalated == 0
 
 
+def test_it_sends_a_report_nobody_accepted_in_time_up_a_tier(people, world, django_capture_on_commit_callbacks):
+    street = people.street  # exists before the escalation reaches the street
+    case = intake(people.grid_worker).case  # yellow, the community, never accepted
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sweep(now=case.resolve_due_at + timedelta(minutes=1))
+    assert (report.overdue, report.escalated) == (1, 1)
+    case.refresh_from_db()
+    assert (case.state, case.tier, case.owner_unit_id) == (CaseState.ESCALATED, 2, world.street_a.pk)
+    assert not case.is_overdue and case.next_sla_at == case.sla_mark_50_at
+    assert [e.kind for e in case.events.order_by("seq")] == ["register", "escalate"]
+    assert "case_escalated" in inbox(street)
+    # At the street it is received first, as any escalated case: assigned, or returned.
+    case = svc.case_assign(case=case, actor=street, version=case.version)
+    assert case.state == CaseState.ASSIGNED
+
+
 def test_it_skips_straight_to_the_latest_mark(people):
     case = in_progress(people)
     report = sweep(now=case.sla_mark_80_at + timedelta(minutes=1))
@@ -220,16 +236,21 @@ def test_it_lets_nobody_approve_their_own_request(people):
         sla.case_decide_request(case=petition, actor=handler, version=petition.version, approve=True)
     assert not Case.objects.get(pk=petition.pk).extended
     colleague = make_user(Role.DISPATCHER, unit=handler.unit, username="dispatcher_on_duty")
-    # The case page offers the decision to the colleague only.
+    # The case page and the API offer the decision to the colleague only, and neither
+    # offers a second request while this one is pending, nor resuming a running clock.
     from django.test import Client
 
-    pages = {}
+    pages, offered = {}, {}
     for who in (handler, colleague):
         client = Client()
         client.force_login(who)
         pages[who.pk] = client.get(f"/work/cases/{petition.pk}/").content.decode()
+        offered[who.pk] = set(client.get(f"/api/v1/cases/{petition.pk}").json()["allowed_actions"])
     assert 'id="move-decide_request"' not in pages[handler.pk]
     assert 'id="move-decide_request"' in pages[colleague.pk]
+    assert "decide_request" not in offered[handler.pk] and "decide_request" in offered[colleague.pk]
+    for who in (handler, colleague):
+        assert not offered[who.pk] & {"resume", "request_suspension", "request_extension"}, who
     petition = sla.case_decide_request(case=petition, actor=colleague, version=petition.version, approve=True)
     assert petition.extended
 

@@ -14,6 +14,7 @@ EVENT_LABELS = {
     "register": "登记",
     "duplicate_report": "重复反映（已合并）",
     "route_red": "红色预警，升至区级",
+    "route_orange": "橙色预警，升至街（镇）级",
     "overdue": "超过办结时限",
     "supervision_issued": "督办下发",
     "supervision_responded": "督办反馈",

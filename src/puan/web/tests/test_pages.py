@@ -143,6 +143,11 @@ def test_the_start_page_depends_on_who_signs_in(people):
     volunteer = make_user(Role.VOLUNTEER, username="vol")
     assert client_for(volunteer).get("/").url == "/public/"
     assert client_for(volunteer).get("/work/").status_code == 403  # no unit: not a workbench user
+    # Nor one attached to a grid: a volunteer reports and follows reports as a citizen does.
+    on_patrol = client_for(people.volunteer)
+    assert on_patrol.get("/").url == "/public/"
+    for url in ("/work/", "/intake/", "/m/"):
+        assert on_patrol.get(url).status_code == 403, url
     assert client_for().post("/").status_code == 405
 
 

@@ -15,15 +15,20 @@ import functools
 from django.db.backends.sqlite3 import base
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def qmark(query: str) -> str:
     """`query` with Django's `%s` placeholders as SQLite's `?` (and `%%` as `%`)."""
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
 
+# Longer statements are mostly one-offs whose text holds their data (a long `IN` list):
+# they are rewritten each time rather than crowding out the statements that come again.
+KEPT_UP_TO = 4096
+
+
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     def convert_query(self, query, *, param_names=None):
-        if param_names is None:
+        if param_names is None and len(query) <= KEPT_UP_TO:
             return qmark(query)
         return super().convert_query(query, param_names=param_names)
 
