@@ -922,6 +922,18 @@ def escalation_changes(case: Case, now: datetime, plans: dict | None = None) -> 
     }
 
 
+def unaccepted_send_up_changes(case: Case, now: datetime) -> dict:
+    """The columns that hand a report its tier never accepted in time to the tier above,
+    still to be accepted (or refused) there: its owner, and a fresh clock at that tier
+    whose first look is the response deadline. Its colour, facts and lane stay: lateness
+    at intake is not a judgement of the matter (the sweep's step; DOMAIN: a case not
+    resolved in time at its tier goes up)."""
+    tier = case.tier + 1
+    owner = unit_at_tier(case.area_path, tier)
+    clock = _with_response_look(_deadline_changes(case, now, tier=tier), CaseState.REGISTERED)
+    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **clock}
+
+
 def _facts_with_escalation(case: Case) -> tuple[dict, dict]:
     facts = dict(case.risk_facts)
     facts["escalations"] = facts.get("escalations", 0) + 1

@@ -65,9 +65,7 @@ MOVES: dict[str, Move] = {
         _m(
             "escalate",
             "上报",
-            # From registration too: a report its tier never accepted in time goes up like
-            # any other late case, and a first look may find it beyond the tier.
-            {S.REGISTERED, S.ACCEPTED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS, S.RETURNED, S.REOPENED},
+            {S.ACCEPTED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS, S.RETURNED, S.REOPENED},
             S.ESCALATED,
             {Who.OWNER},
             max_tier=2,

@@ -241,7 +241,7 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
     from puan.cases.services import escalation_changes
     from puan.cases.transitions import MOVES
 
-    sources = MOVES["escalate"].sources
+    sources = MOVES["escalate"].sources | {CaseState.REGISTERED}
     below = {r[0]: r for r in rows if r[2] < 3 and r[3] in sources}
     if not below:
         return set()
@@ -265,6 +265,10 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
     plans: dict = {}
     events, alerts = [], []
     fields: set[str] = {"state", "escalated_at", "version", "updated_at"}
+    unaccepted = [case for case in cases if below[case.pk][3] == CaseState.REGISTERED]
+    if unaccepted:
+        _send_up_unaccepted(unaccepted, below, now, digest)
+    cases = [case for case in cases if below[case.pk][3] != CaseState.REGISTERED]
     for case in cases:
         _, version, _, state, _ = below[case.pk]
         was_red = case.risk == Risk.RED
@@ -295,7 +299,48 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
         if changes["risk"] == Risk.RED and not was_red:
             alerts.append(CommandAlert.for_red_case(case, now))
         digest.add("case_escalated", owner.pk, case.pk)
+    if cases:
+        update_columns(cases, sorted(fields))
+        _insert_events(events, now)
+        CommandAlert.objects.bulk_create(alerts)
+    return {c.pk for c in cases} | {c.pk for c in unaccepted}
+
+
+def _send_up_unaccepted(cases: list[Case], claimed: dict, now: datetime, digest: _Digest) -> None:
+    """Reports their tier never accepted by the deadline go to the tier above, still
+    registered: that tier accepts or refuses them (an escalation would skip both). The
+    step is the lateness mark on the timeline, an `overdue` event that says where the
+    report went."""
+    from puan.cases.services import unaccepted_send_up_changes
+
+    fields: set[str] = {"version", "updated_at"}
+    events = []
+    for case in cases:
+        version = claimed[case.pk][1]
+        changes = unaccepted_send_up_changes(case, now)
+        for name, value in changes.items():
+            setattr(case, name, value)
+        fields.update(changes)
+        case.version, case.updated_at = version, now
+        owner = changes["owner_unit"]
+        events.append(
+            (
+                case.pk,
+                version,
+                "overdue",
+                CaseState.REGISTERED,
+                CaseState.REGISTERED,
+                changes["tier"],
+                "超过本级时限未受理，系统自动转上级受理",
+                {
+                    "at": now.isoformat(),
+                    "tier": changes["tier"],
+                    "owner_unit": owner.pk,
+                    "by": "sweep",
+                    "sent_up": True,
+                },
+            )
+        )
+        digest.add("case_escalated", owner.pk, case.pk)
     update_columns(cases, sorted(fields))
     _insert_events(events, now)
-    CommandAlert.objects.bulk_create(alerts)
-    return {c.pk for c in cases}

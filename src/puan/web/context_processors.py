@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from puan.accounts.roles import Role
-from puan.accounts.selectors import is_read_only
+from puan.accounts.selectors import is_read_only, works_at_a_unit
 from puan.core.admin_site import is_administrator
 
 
@@ -23,7 +23,7 @@ def _items(request: HttpRequest) -> list[tuple[str, str]]:
     user = request.user
     roles = set(user.role_codes)
     items: list[tuple[str, str]] = []
-    if user.unit_id is not None:
+    if works_at_a_unit(user):
         items.append(("/work/", _("我的工作台")))
         if not is_read_only(user):
             items.append(("/intake/", _("登记受理")))

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 
 from puan.accounts.selectors import works_at_a_unit
@@ -31,6 +32,19 @@ def message_of(error: DomainError) -> str:
     return gettext(error.template) % {name: str(value) for name, value in error.params.items()}
 
 
+def _page_of_panel(request: HttpRequest) -> str:
+    """The page an HTMX request came from (its path and query), to come back to after
+    signing in; the start page when the header is missing, malformed or points elsewhere."""
+    try:
+        parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:
+        return "/"
+    back = parts.path + (f"?{parts.query}" if parts.query else "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return back
+    return "/"
+
+
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed in and working at a unit (citizens and volunteers have their own pages). A
     signed-in user who does not gets a 403 rather than a login loop."""
@@ -40,15 +54,12 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         user = request.user
         if not user.is_authenticated:
             if is_htmx(request):
-                # A panel of a page whose session has ended: the whole page goes to sign-in
-                # and comes back to itself, rather than the sign-in form filling the panel.
-                page = urlsplit(request.headers.get("HX-Current-URL", ""))
-                back = page.path + (f"?{page.query}" if page.query else "")
-                if not back.startswith("/") or back.startswith("//"):
-                    back = "/"
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = redirect_to_login(back).url
-                return response
+                # A panel of a page whose session has ended (a refresh, a move sent, a box
+                # that follows what is typed): a notice in the panel with the way to sign
+                # in, rather than the sign-in form filling the panel or the page leaving
+                # what was typed on it.
+                login_url = redirect_to_login(_page_of_panel(request)).url
+                return render(request, "session_ended.html", {"login_url": login_url}, status=401)
             return redirect_to_login(request.get_full_path())
         if not works_at_a_unit(user):
             return render(

@@ -377,7 +377,7 @@ def test_it_answers_a_panel_asking_for_a_case_out_of_reach_with_the_notice_alone
         assert "不存在" in body
 
 
-def test_it_sends_a_panel_whose_session_ended_to_sign_in_as_the_whole_page(people):
+def test_it_tells_a_panel_whose_session_ended_how_to_sign_in_and_keeps_the_page(people):
     case = intake(people.grid_worker).case
     client = Client()  # signed out
     page = client.get(f"/work/cases/{case.pk}/")
@@ -386,8 +386,13 @@ def test_it_sends_a_panel_whose_session_ended_to_sign_in_as_the_whole_page(peopl
     for answer in (
         client.get(f"/work/cases/{case.pk}/", headers=headers),
         client.post(f"/work/cases/{case.pk}/moves/accept/", {"version": case.version}, headers=headers),
+        client.get("/intake/similar/", headers=headers),
     ):
-        assert answer.status_code == 204 and not answer.content
-        assert answer["HX-Redirect"] == f"/login/?next=/work/cases/{case.pk}/%3Ftab%3Dtimeline"
-    hostile = HTMX | {"HX-Current-URL": "http://testserver//elsewhere.example/"}
-    assert client.get(f"/work/cases/{case.pk}/", headers=hostile)["HX-Redirect"] == "/login/?next=/"
+        body = answer.content.decode()
+        # A notice in the panel, not the sign-in form nested in it, nor a redirect that
+        # would take the page (and what was typed on it) away.
+        assert answer.status_code == 401 and "<html" not in body and "HX-Redirect" not in answer
+        assert f'href="/login/?next=/work/cases/{case.pk}/%3Ftab%3Dtimeline"' in body
+    for hostile in ("http://testserver//elsewhere.example/", "http://testserver/\\elsewhere.example/", "http://[/x"):
+        body = client.get(f"/work/cases/{case.pk}/", headers=HTMX | {"HX-Current-URL": hostile}).content.decode()
+        assert 'href="/login/?next=/"' in body, hostile

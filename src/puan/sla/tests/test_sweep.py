@@ -114,20 +114,28 @@ def test_it_reminds_at_half_and_four_fifths_then_escalates_once(people, world, d
     assert sweep(now=case.resolve_due_at - timedelta(minutes=1)).escalated == 0
 
 
-def test_it_sends_a_report_nobody_accepted_in_time_up_a_tier(people, world, django_capture_on_commit_callbacks):
-    street = people.street  # exists before the escalation reaches the street
+def test_it_sends_a_report_nobody_accepted_in_time_up_a_tier_to_accept_or_refuse(
+    people, world, django_capture_on_commit_callbacks
+):
+    street, community = people.street, people.community  # exist before the sweep writes to them
     case = intake(people.grid_worker).case  # yellow, the community, never accepted
+    colour, lane = case.risk, case.lane
     with django_capture_on_commit_callbacks(execute=True):
         report = sweep(now=case.resolve_due_at + timedelta(minutes=1))
     assert (report.overdue, report.escalated) == (1, 1)
     case.refresh_from_db()
-    assert (case.state, case.tier, case.owner_unit_id) == (CaseState.ESCALATED, 2, world.street_a.pk)
-    assert not case.is_overdue and case.next_sla_at == case.sla_mark_50_at
-    assert [e.kind for e in case.events.order_by("seq")] == ["register", "escalate"]
-    assert "case_escalated" in inbox(street)
-    # At the street it is received first, as any escalated case: assigned, or returned.
-    case = svc.case_assign(case=case, actor=street, version=case.version)
-    assert case.state == CaseState.ASSIGNED
+    # The street has it now, still to be accepted or refused, on a fresh clock whose first
+    # look is the response deadline; its colour and lane are what they were.
+    assert (case.state, case.tier, case.owner_unit_id) == (CaseState.REGISTERED, 2, world.street_a.pk)
+    assert (case.risk, case.lane) == (colour, lane)
+    assert not case.is_overdue and case.next_sla_at == min(case.respond_due_at, case.sla_mark_50_at)
+    last = case.events.order_by("seq").last()
+    assert [e.kind for e in case.events.order_by("seq")] == ["register", "overdue"]
+    assert (last.tier, last.data["owner_unit"], last.data["sent_up"]) == (2, world.street_a.pk, True)
+    assert "case_escalated" in inbox(street) and "sla_overdue" in inbox(community)
+    assert sweep(now=case.resolve_due_at - timedelta(minutes=1)).escalated == 0
+    refused = svc.case_reject(case=case, actor=street, version=case.version, note="不属于受理范围")
+    assert refused.state == CaseState.REJECTED
 
 
 def test_it_skips_straight_to_the_latest_mark(people):

@@ -148,6 +148,8 @@ def test_the_start_page_depends_on_who_signs_in(people):
     assert on_patrol.get("/").url == "/public/"
     for url in ("/work/", "/intake/", "/m/"):
         assert on_patrol.get(url).status_code == 403, url
+    public = on_patrol.get("/public/").content.decode()
+    assert 'href="/work/"' not in public and 'href="/intake/"' not in public  # nor offered
     assert client_for().post("/").status_code == 405
 
 
