@@ -137,6 +137,7 @@ if _db.engine.endswith("sqlite3"):
         }
     }
 else:
+    _pg_prepared = env_bool("PUAN_PG_PREPARED_STATEMENTS", True)
     DATABASES = {
         "default": {
             "ENGINE": _db.engine,
@@ -147,7 +148,15 @@ else:
             "PORT": _db.port,
             "CONN_MAX_AGE": env_int("PUAN_DB_CONN_MAX_AGE", 600, minimum=0),
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": _db.options,
+            # psycopg binds the parameters on the server and prepares a statement run
+            # twice on a connection, so PostgreSQL parses and plans intake's few statements
+            # once rather than on every report. Django leaves both off by default for
+            # transaction-pooling proxies (PgBouncer in transaction mode), which cannot keep
+            # a connection's prepared statements: set PUAN_PG_PREPARED_STATEMENTS=0 behind one.
+            "OPTIONS": {
+                **({"server_side_binding": True, "prepare_threshold": 2} if _pg_prepared else {}),
+                **_db.options,
+            },
             "TEST": {"NAME": f"test_{_db.name}_{os.getpid()}"},
         }
     }

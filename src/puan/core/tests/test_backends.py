@@ -1,3 +1,6 @@
+"""The database backends as configured: SQLite's placeholder cache and log checkpoints,
+PostgreSQL's server-side binding."""
+
 from __future__ import annotations
 
 import os
@@ -121,3 +124,16 @@ def test_it_keeps_no_rewriting_of_a_statement_that_holds_its_data():
         cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 WHERE 1 IN ({', '.join(['%s'] * len(ids))}))", ids)
         assert cursor.fetchone() == (1,)
     assert qmark.cache_info().currsize == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db
+def test_postgresql_binds_on_the_server_and_prepares_what_runs_again():
+    connection.ensure_connection()
+    raw = connections["default"].connection
+    assert raw.prepare_threshold == 2
+    assert type(raw.cursor()).__name__ == "ServerBindingCursor"
+    with connection.cursor() as cursor:
+        for n in range(4):
+            cursor.execute("SELECT %s::int + 1", [n])
+            assert cursor.fetchone() == (n + 1,)
