@@ -527,6 +527,15 @@ def _with_response_look(fields: dict, state: str) -> dict:
     return fields
 
 
+def _handed_to_tier(case: Case, tier: int, now: datetime, **clock) -> dict:
+    """The columns that hand the case to `tier`: its owner there, and a fresh deadline clock
+    at that tier (`clock`: a lane or colour about to change), whose first look is the
+    response deadline while nobody has accepted the case."""
+    owner = unit_at_tier(case.area_path, tier)
+    fields = _with_response_look(_deadline_changes(case, now, tier=tier, **clock), case.state)
+    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **fields}
+
+
 def _tier_for_colour(case: Case, colour: str, now: datetime) -> dict:
     """A case whose colour now needs a higher tier than it is at goes there at once: red to
     the district (`_district_if_red`), orange to the street, on a fresh clock at that tier.
@@ -536,9 +545,7 @@ def _tier_for_colour(case: Case, colour: str, now: datetime) -> dict:
     tier = MIN_TIER_FOR_RISK[Risk(colour)]
     if case.tier >= tier:
         return {}
-    owner = unit_at_tier(case.area_path, tier)
-    clock = _with_response_look(_deadline_changes(case, now, tier=tier, risk=colour), case.state)
-    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **clock}
+    return _handed_to_tier(case, tier, now, risk=colour)
 
 
 def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
@@ -547,15 +554,8 @@ def _district_if_red(case: Case, colour: str, now: datetime) -> dict:
     long-running kinds), on a fresh deadline clock at the district."""
     if colour != Risk.RED or case.tier >= Tier.DISTRICT:
         return {}
-    district = unit_at_tier(case.area_path, Tier.DISTRICT)
     lane = lane_for_risk(case.lane, Risk.RED)
-    return {
-        "tier": Tier.DISTRICT,
-        "owner_unit": district,
-        "owner_path": district.path,
-        "lane": lane,
-        **_with_response_look(_deadline_changes(case, now, lane=lane, tier=Tier.DISTRICT, risk=Risk.RED), case.state),
-    }
+    return {"lane": lane, **_handed_to_tier(case, Tier.DISTRICT, now, lane=lane, risk=Risk.RED)}
 
 
 def _attach_evidence(case: Case, *, actor, ids: list[int]) -> None:
@@ -928,10 +928,7 @@ def unaccepted_send_up_changes(case: Case, now: datetime) -> dict:
     whose first look is the response deadline. Its colour, facts and lane stay: lateness
     at intake is not a judgement of the matter (the sweep's step; DOMAIN: a case not
     resolved in time at its tier goes up)."""
-    tier = case.tier + 1
-    owner = unit_at_tier(case.area_path, tier)
-    clock = _with_response_look(_deadline_changes(case, now, tier=tier), CaseState.REGISTERED)
-    return {"tier": tier, "owner_unit": owner, "owner_path": owner.path, **clock}
+    return _handed_to_tier(case, case.tier + 1, now)
 
 
 def _facts_with_escalation(case: Case) -> tuple[dict, dict]:

@@ -12,13 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from puan.core.errors import NotVisible
 from puan.notifications.selectors import notification_list_for, notification_unread_count
 from puan.notifications.services import notification_mark_all_read, notification_mark_read
+from puan.web.http import is_htmx
 
 PAGE_SIZE = 30
 TEMPLATE = "notifications/inbox.html"
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _unread_only(request: HttpRequest) -> bool:
@@ -32,7 +29,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     post comes back to the page)."""
     if request.method == "POST":
         notification_mark_all_read(actor=request.user)
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return redirect(request.get_full_path())
     unread_only = _unread_only(request)
     page = Paginator(notification_list_for(user=request.user, unread=unread_only), PAGE_SIZE).get_page(
@@ -52,7 +49,7 @@ def inbox_read(request: HttpRequest, notification_id: int) -> HttpResponse:
         notification = notification_mark_read(actor=request.user, notification_id=notification_id)
     except NotVisible:
         raise Http404("消息不存在或无权查看。") from None
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("notifications:inbox")
     context = {"n": notification, "unread": notification_unread_count(user=request.user), "oob": True}
     html = render_to_string(f"{TEMPLATE}#item", context, request) + render_to_string(

@@ -265,10 +265,10 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
     plans: dict = {}
     events, alerts = [], []
     fields: set[str] = {"state", "escalated_at", "version", "updated_at"}
-    unaccepted = [case for case in cases if below[case.pk][3] == CaseState.REGISTERED]
+    unaccepted = [case for case in cases if case.state == CaseState.REGISTERED]
     if unaccepted:
         _send_up_unaccepted(unaccepted, below, now, digest)
-    cases = [case for case in cases if below[case.pk][3] != CaseState.REGISTERED]
+        cases = [case for case in cases if case.state != CaseState.REGISTERED]
     for case in cases:
         _, version, _, state, _ = below[case.pk]
         was_red = case.risk == Risk.RED

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from puan.accounts.roles import Role
 from puan.accounts.selectors import is_read_only, works_at_a_unit
 from puan.core.admin_site import is_administrator
+from puan.web.http import is_htmx
 
 
 @dataclass(frozen=True)
@@ -51,4 +52,4 @@ def navigation(request: HttpRequest) -> dict:
 def error_frame(request: HttpRequest) -> dict:
     """The frame of an error page: the whole page, or, answering an HTMX request (a panel
     refreshing, a move sent), its content alone for the part of the page that asked."""
-    return {"error_frame": "fragment.html" if request.headers.get("HX-Request") == "true" else "base.html"}
+    return {"error_frame": "fragment.html" if is_htmx(request) else "base.html"}
