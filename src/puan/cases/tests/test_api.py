@@ -307,6 +307,31 @@ def test_it_publishes_an_openapi_document_with_every_action(api, db):
     } <= set(enum)
     case_in = doc["components"]["schemas"]["CaseIn"]["properties"]
     assert all("description" in case_in[f] for f in ("kind", "channel", "category", "description", "lon"))
+    # Every field of every schema the case endpoints take or give is described (a field
+    # that is another schema is described there).
+    schemas, names = doc["components"]["schemas"], set()
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref" and value.split("/")[-1] not in names:
+                    names.add(value.split("/")[-1])
+                    refs(schemas[value.split("/")[-1]])
+                else:
+                    refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                refs(value)
+
+    refs({path: item for path, item in doc["paths"].items() if path.startswith("/api/v1/cases")})
+    assert {"CaseIn", "CaseDetail", "ActionIn", "CasePage"} <= names
+    undescribed = [
+        f"{name}.{field}"
+        for name in sorted(names)
+        for field, prop in schemas[name].get("properties", {}).items()
+        if "description" not in prop and "$ref" not in prop and "allOf" not in prop
+    ]
+    assert undescribed == []
 
 
 def test_it_walks_the_loop_through_the_api(api, people):
