@@ -873,16 +873,27 @@ def _departments(ids: list[int]) -> set[int]:
     return set(Unit.objects.filter(pk__in=ids, level=UnitLevel.DEPARTMENT, is_active=True).values_list("pk", flat=True))
 
 
-def _add_assist_row(case: Case, *, department_id: int, task: str, now: datetime) -> AssistTask:
+def _add_assist_row(case: Case, *, department_id: int, task: str, now: datetime) -> tuple[AssistTask, bool]:
+    """The department's task on the case, and whether it was asked before."""
     if not _departments([department_id]):
         raise InvalidInput("协办部门不存在。", field="department_id")
     if department_id == case.lead_department_id:
         raise InvalidInput("牵头部门不能同时作为协办部门。", field="department_id")
-    if case.assists.filter(department_id=department_id).exists():
+    earlier = case.assists.filter(department_id=department_id).first()
+    if earlier is not None and earlier.status == AssistStatus.OPEN:
         raise Conflict("该部门已是协办部门。", code="duplicate_assist")
     if not task.strip():
         raise InvalidInput("请填写协办任务。", field="task")
-    return AssistTask.objects.create(case=case, department_id=department_id, task=task.strip()[:500], created_at=now)
+    if earlier is None:
+        row = AssistTask.objects.create(case=case, department_id=department_id, task=task.strip()[:500], created_at=now)
+        return row, False
+    # A department whose task was done or waived is asked again (a later tier needs it,
+    # or the matter came back): its task opens anew. How the earlier task ended, with its
+    # note, stays on the timeline in the close_assist event.
+    earlier.task, earlier.status, earlier.note = task.strip()[:500], AssistStatus.OPEN, ""
+    earlier.created_at, earlier.closed_at = now, None
+    earlier.save(update_fields=["task", "status", "note", "created_at", "closed_at"])
+    return earlier, True
 
 
 @transaction.atomic
@@ -1151,9 +1162,15 @@ def case_close(*, case: Case, actor, version: int, note: str = "") -> Case:
 def case_add_assist(*, case: Case, actor, version: int, department_id: int, task: str) -> Case:
     check_move(case, actor, "add_assist", version)
     now = timezone.now()
-    _add_assist_row(case, department_id=department_id, task=task, now=now)
+    row, again = _add_assist_row(case, department_id=department_id, task=task, now=now)
     return _commit_move(
-        case, actor=actor, action="add_assist", version=version, now=now, note=task, data={"department": department_id}
+        case,
+        actor=actor,
+        action="add_assist",
+        version=version,
+        now=now,
+        note=task,
+        data={"department": department_id, "task": row.pk, **({"again": True} if again else {})},
     )
 
 

@@ -378,7 +378,9 @@ class AddAssistMove(MoveForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        taken = set(self.case.assists.values_list("department_id", flat=True)) | {self.case.lead_department_id}
+        # A department whose task was done or waived can be asked again.
+        working = self.case.assists.filter(status=AssistStatus.OPEN).values_list("department_id", flat=True)
+        taken = set(working) | {self.case.lead_department_id}
         self.fields["department"].choices = [(pk, name) for pk, name in _departments() if pk not in taken]
 
     def perform(self) -> Case:

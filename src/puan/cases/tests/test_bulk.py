@@ -3,14 +3,16 @@ deadline sweep made: every invariant below is checked against the real code."""
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from puan.accounts.models import User
@@ -301,9 +303,9 @@ def _schema() -> set[tuple]:
 
 
 def test_it_loads_history_with_the_demo_command_once(db, capsys, monkeypatch):
-    # Small enough for a test, yet through the path a first large PostgreSQL load takes
-    # (indexes and foreign keys built after the rows).
-    monkeypatch.setattr(bulk, "POSTGRES_ROWS_FIRST_FROM", 100)
+    # Small enough for a test, yet through the path a first large load takes (indexes,
+    # and on PostgreSQL foreign keys, built after the rows).
+    monkeypatch.setattr(bulk, "ROWS_FIRST_FROM", 100)
     before = _schema()
     call_command("load_demo", cases=500)
     out = capsys.readouterr().out
@@ -316,3 +318,45 @@ def test_it_loads_history_with_the_demo_command_once(db, capsys, monkeypatch):
     assert "已存在" in capsys.readouterr().out
     call_command("load_demo", cases=0)
     assert Case.objects.count() == 500
+
+
+def _sqlite_pragma(name: str):
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA {name}")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_checks_a_first_loads_foreign_keys_and_leaves_all_or_nothing(monkeypatch):
+    # Committed for real (no test transaction around it), as `make demo` runs: the path
+    # that turns SQLite's per-row foreign-key checks and write-ahead log off for the load.
+    demo_load(password="x")
+    monkeypatch.setattr(bulk, "ROWS_FIRST_FROM", 100)
+    before = _schema()
+    plan_batch = bulk.plan_batch
+
+    def dangling(*args, **kwargs):
+        planned = plan_batch(*args, **kwargs)
+        kind, data = planned.cases.values["category_id"]
+        data = np.array(data)
+        data[-1] = 10**9  # no such category
+        planned.cases.values["category_id"] = (kind, data)
+        return planned
+
+    monkeypatch.setattr(bulk, "plan_batch", dangling)
+    with pytest.raises(IntegrityError):
+        cases_bulk_load(count=300, seed=5, end=END, days=30, batch_size=100)
+    assert not Case.objects.exists() and not CaseEvent.objects.exists()
+    assert _schema() == before
+    assert gc.isenabled()
+    if connection.vendor == "sqlite":
+        assert (_sqlite_pragma("journal_mode"), _sqlite_pragma("foreign_keys")) == ("wal", 1)
+
+    monkeypatch.setattr(bulk, "plan_batch", plan_batch)
+    report = cases_bulk_load(count=300, seed=5, end=END, days=30, batch_size=100)
+    assert Case.objects.count() == report.cases == 300
+    assert CaseEvent.objects.count() == report.events
+    assert _schema() == before
+    if connection.vendor == "sqlite":
+        assert (_sqlite_pragma("journal_mode"), _sqlite_pragma("foreign_keys")) == ("wal", 1)
+    _check_foreign_keys()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from puan.cases import services as svc
-from puan.cases.models import AssistTask, Case, CaseEvent, CaseParty, CaseState, CommandAlert, Risk
+from puan.cases.models import AssistStatus, AssistTask, Case, CaseEvent, CaseParty, CaseState, CommandAlert, Risk
 from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_B1, People, intake
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.taxonomy.models import Lane
@@ -415,3 +415,41 @@ def test_it_reopens_on_an_unsatisfied_rating_only_within_15_days(world, people):
     with pytest.raises(Conflict) as late:
         svc.case_reopen(case=case, actor=people.grid_worker, version=case.version, note="还是没解决")
     assert late.value.code == "reopen_window_passed"
+
+
+def test_it_asks_a_department_again_once_its_task_is_closed(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="需街道协调")
+    case = svc.case_add_assist(
+        case=case, actor=people.street, version=case.version, department_id=world.police.pk, task="派民警到场"
+    )
+    task = AssistTask.objects.get(case=case)
+    case = svc.case_close_assist(
+        case=case, actor=people.police, version=case.version, task_id=task.pk, status="done", note="已到场"
+    )
+    # Asked again later, the department gets its task back open; while it is open it
+    # cannot be asked twice.
+    case = svc.case_add_assist(
+        case=case, actor=people.street, version=case.version, department_id=world.police.pk, task="再次到场核实"
+    )
+    task.refresh_from_db()
+    assert (task.status, task.task, task.note, task.closed_at) == (AssistStatus.OPEN, "再次到场核实", "", None)
+    assert AssistTask.objects.filter(case=case).count() == 1
+    added = CaseEvent.objects.filter(case=case, kind="add_assist").order_by("seq")
+    assert [e.data for e in added] == [
+        {"department": world.police.pk, "task": task.pk},
+        {"department": world.police.pk, "task": task.pk, "again": True},
+    ]
+    closed = CaseEvent.objects.get(case=case, kind="close_assist")
+    assert (closed.note, closed.data["status"]) == ("已到场", "done")
+    with pytest.raises(Conflict) as err:
+        svc.case_add_assist(
+            case=case, actor=people.street, version=case.version, department_id=world.police.pk, task="第三次"
+        )
+    assert err.value.code == "duplicate_assist"
+    # The task open again holds the resolution back, as any open task does.
+    case = svc.case_assign(case=case, actor=people.street, version=case.version)
+    case = svc.case_start(case=case, actor=people.justice, version=case.version)
+    with pytest.raises(Conflict) as err:
+        svc.case_resolve(case=case, actor=people.justice, version=case.version, outcome="已处理")
+    assert err.value.code == "assists_open"

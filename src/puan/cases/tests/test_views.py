@@ -317,13 +317,18 @@ def test_it_lets_an_assisting_department_close_its_task(people):
     case = svc.case_accept(case=case, actor=people.community, version=case.version)
     case = svc.case_escalate(case=case, actor=people.community, version=case.version, note="需部门联合处置")
     street = client_for(people.street)
-    response = street.post(
-        f"/work/cases/{case.pk}/moves/add_assist/",
-        {"version": case.version, "department": people.tree.justice.pk, "task": "组织人民调解"},
-        headers=HTMX,
-    )
-    assert response.status_code == 200, response.content.decode()[:500]
-    case.refresh_from_db()
+
+    def ask_justice(task: str) -> None:
+        case.refresh_from_db()
+        response = street.post(
+            f"/work/cases/{case.pk}/moves/add_assist/",
+            {"version": case.version, "department": people.tree.justice.pk, "task": task},
+            headers=HTMX,
+        )
+        assert response.status_code == 200, response.content.decode()[:500]
+        case.refresh_from_db()
+
+    ask_justice("组织人民调解")
     html = client_for(people.justice).get(f"/work/cases/{case.pk}/").content.decode()
     assert 'id="move-close_assist"' in html and 'value="waived"' not in html  # their own task: done only
     task = case.assists.get()
@@ -336,6 +341,14 @@ def test_it_lets_an_assisting_department_close_its_task(people):
     task.refresh_from_db()
     assert task.status == "done"
     assert CaseEvent.objects.filter(case=case, kind="close_assist").exists()
+    # Its task done, the department can be asked again, and is offered for it.
+    case.refresh_from_db()
+    html = street.get(f"/work/cases/{case.pk}/").content.decode()
+    form = re.search(r'<details id="move-add_assist"[^>]*>(.*?)</details>', html, re.S).group(1)
+    assert f'value="{people.tree.justice.pk}"' in form
+    ask_justice("回访调解协议履行情况")
+    task.refresh_from_db()
+    assert (task.status, task.task) == ("open", "回访调解协议履行情况")
 
 
 def test_it_prints_the_acceptance_receipt_as_pdf(people):
