@@ -513,9 +513,12 @@ def _log_red_case(case: Case) -> None:
     transaction.on_commit(lambda: log.warning("red case %s: %s", case.tracking_code, case.title))
 
 
-def _alert_if_red(case: Case, colour: str, now: datetime) -> None:
-    """A case that is (now) red lights up the command centre, once."""
-    if colour == Risk.RED and not case.alerts.exists():
+def _alert_if_turning_red(case: Case, colour: str, now: datetime, *, was: str) -> None:
+    """A case turning red lights up the command centre, each time it does (as the sweep's
+    escalations do), unless an alert of its own is still up, not yet acknowledged."""
+    if colour != Risk.RED or was == Risk.RED:
+        return
+    if not case.alerts.filter(acknowledged_at__isnull=True).exists():
         _raise_red_alert(case, now)
 
 
@@ -588,7 +591,7 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
     facts["repeat_reports"] = max(int(facts.get("repeat_reports") or 0), case.report_count)
     graded = grade(facts, active_rules())
     changes = {"risk_facts": facts, **_regraded(case, graded)}
-    new_colour = changes["risk"]
+    new_colour, was = changes["risk"], case.risk
     changes |= {"report_count": case.report_count + 1, "version": case.version + 1, "updated_at": now}
     for name, value in changes.items():
         setattr(case, name, value)
@@ -612,6 +615,7 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
     _keep_joined_people(case, data)
+    _alert_if_turning_red(case, new_colour, now, was=was)
     if new_colour in _REPEAT_REASON and case.tier < MIN_TIER_FOR_RISK[Risk(new_colour)]:
         moved = _send_up_for_colour(case, new_colour, actor=None, now=now, reason=_REPEAT_REASON[new_colour])
         case = case_with_units(moved.pk, category=category)
@@ -787,7 +791,7 @@ def case_triage(
     note: str = "",
 ) -> Case:
     check_move(case, actor, "triage", version)
-    now = timezone.now()
+    now, was = timezone.now(), case.risk
     category = case.category
     if category_code and category_code != category.code:
         category = Category.objects.filter(code=category_code, is_active=True).first()
@@ -823,7 +827,7 @@ def case_triage(
         note=note,
         data={"category": category.code, "lane": new_lane, "risk": colour, "tier": changes.get("tier", case.tier)},
     )
-    _alert_if_red(case, colour, now)
+    _alert_if_turning_red(case, colour, now, was=was)
     return case
 
 
@@ -956,7 +960,7 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         check_move(case, actor, "escalate", version)
     elif case.state not in MOVES["escalate"].sources or case.tier >= Tier.DISTRICT:
         raise Conflict("案件当前不能上报。", code="wrong_state")
-    now = now or timezone.now()
+    now, was = now or timezone.now(), case.risk
     changes = escalation_changes(case, now)
     case = _commit_move(
         case,
@@ -968,8 +972,7 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         changes=changes,
         data={"tier": changes["tier"], "owner_unit": changes["owner_unit"].pk, "risk": changes["risk"]},
     )
-    colour = changes["risk"]
-    _alert_if_red(case, colour, now)
+    _alert_if_turning_red(case, changes["risk"], now, was=was)
     return case
 
 
@@ -1002,7 +1005,6 @@ def _send_up_for_colour(case: Case, colour: str, *, actor, now: datetime, reason
         },
         tier=changes["tier"],
     )
-    _alert_if_red(case, colour, now)
     case.refresh_from_db()
     return case
 
@@ -1215,7 +1217,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
     check_move(case, actor, "override_risk", version)
     if risk not in Risk.values:
         raise InvalidInput("风险等级无效。", field="risk")
-    now = timezone.now()
+    now, was = timezone.now(), case.risk
     reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
     changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
     changes |= _tier_for_colour(case, risk, now)
@@ -1227,9 +1229,9 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
         now=now,
         note=note,
         changes=changes,
-        data={"from": case.risk, "to": risk},
+        data={"from": was, "to": risk},
     )
-    _alert_if_red(case, risk, now)
+    _alert_if_turning_red(case, risk, now, was=was)
     return case
 
 
@@ -1237,7 +1239,7 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
 def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str = "") -> Case:
     """New facts re-grade the case (a dispatcher's override holds unless they are graver)."""
     check_move(case, actor, "update_facts", version)
-    now = timezone.now()
+    now, was = timezone.now(), case.risk
     merged = clean_facts({**case.risk_facts, **facts})
     changes: dict = {"risk_facts": merged, **_regraded(case, grade(merged, active_rules()))}
     colour = changes["risk"]
@@ -1252,7 +1254,7 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
         changes=changes,
         data={"facts": merged, "risk": colour},
     )
-    _alert_if_red(case, colour, now)
+    _alert_if_turning_red(case, colour, now, was=was)
     return case
 
 

@@ -453,3 +453,37 @@ def test_it_asks_a_department_again_once_its_task_is_closed(world, people):
     with pytest.raises(Conflict) as err:
         svc.case_resolve(case=case, actor=people.justice, version=case.version, outcome="已处理")
     assert err.value.code == "assists_open"
+
+
+def test_it_lights_the_command_centre_each_time_a_case_turns_red(world, people):
+    case = intake(people.grid_worker, facts={"danger_to_life": True}).case
+    alerts = CommandAlert.objects.filter(case=case)
+    assert alerts.count() == 1
+
+    def override(colour: str, why: str) -> Case:
+        return svc.case_override_risk(case=case, actor=people.dispatcher, version=case.version, risk=colour, note=why)
+
+    # Lowered and raised again while its alert is still up: still one alert on the wall.
+    case = override("orange", "已核实，危险已排除")
+    case = override("red", "现场情况反复")
+    assert alerts.count() == 1
+    alerts.update(acknowledged_at=timezone.now(), acknowledged_by=people.dispatcher)
+    # Staying red raises nothing; turning red again, once the alert was seen, does.
+    case = svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"injury": True})
+    assert alerts.count() == 1
+    case = override("orange", "已控制")
+    case = override("red", "再次激化")
+    assert alerts.count() == 2 and alerts.filter(acknowledged_at__isnull=True).count() == 1
+
+
+def test_it_alerts_when_repeated_reports_turn_a_district_case_red(world, people):
+    case = intake(people.grid_worker).case
+    # Already with the district (sent up earlier): turning red moves it nowhere, yet the
+    # command centre must see it.
+    Case.objects.filter(pk=case.pk).update(tier=3, owner_unit=world.district, owner_path=world.district.path)
+    for _ in range(5):
+        intake(people.volunteer, channel="app")
+    case.refresh_from_db()
+    assert (case.risk, case.tier) == (Risk.RED, 3)
+    assert "route_red" not in timeline(case)
+    assert CommandAlert.objects.filter(case=case).count() == 1
