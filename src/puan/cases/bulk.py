@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
 import sqlite3
 import time
@@ -67,6 +68,8 @@ from puan.org.models import PATH_SEGMENT_WIDTH, Unit, UnitLevel
 from puan.sla.calendar import working_calendar
 from puan.sla.engine import active_policies, policy_for
 from puan.taxonomy.models import Category, Lane
+
+log = logging.getLogger(__name__)
 
 S = CaseState
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -2142,8 +2145,9 @@ def cases_bulk_load(
     Normally one transaction per batch, so an interrupted load leaves whole cases only.
     A large first load is one transaction that builds the tables' plain indexes after the
     rows and checks their foreign keys once, at the end (`_rows_first`); it leaves all or
-    nothing. On PostgreSQL, readers of the case tables wait until it commits. `dry_run`
-    plans the same cases and writes nothing."""
+    nothing. On PostgreSQL, readers of the case tables wait until it commits; on SQLite it
+    is taken only when no other connection has the database open (`_sqlite_alone`).
+    `dry_run` plans the same cases and writes nothing."""
     started = time.perf_counter()
     end = end or timezone.now()
     report = BulkLoadReport(database=connection.vendor)
@@ -2177,33 +2181,35 @@ def cases_bulk_load(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with (
-            _sqlite_first_load(enabled=rows_first and writer.vendor == "sqlite") as unchecked,
-            transaction.atomic() if rows_first else nullcontext(),
-            _rows_first(enabled=rows_first, check=unchecked),
-        ):
-            upcoming = pool.submit(plan, 0)
-            for number in range(batches):
-                planned = upcoming.result()
-                if number + 1 < batches:
-                    upcoming = pool.submit(plan, number + 1)
-                with nullcontext() if rows_first else transaction.atomic():
-                    if writer.vendor == "postgresql" and not dry_run:
-                        with connection.cursor() as cursor:
-                            cursor.execute("SET LOCAL synchronous_commit = off")
-                    planned.bind(writer.reserve_ids(Case, planned.cases.rows))
-                    _name_assist_tasks(writer, planned)
-                    for rows in (planned.cases, planned.events, planned.assists, planned.alerts):
-                        writer.write(rows)
-                report.cases += planned.cases.rows
-                report.events += planned.events.rows
-                report.assists += planned.assists.rows
-                report.alerts += planned.alerts.rows
-                report.overdue += planned.overdue
-                report.defaulted |= planned.defaulted
-                states += np.bincount(planned.states, minlength=len(STATES))
-                if progress is not None:
-                    progress(report.cases)
+        with _sqlite_alone(enabled=rows_first and writer.vendor == "sqlite") as alone:
+            # SQLite loads rows first only with the database to itself, else batch by batch.
+            rows_first = rows_first and (writer.vendor == "postgresql" or alone)
+            with (
+                transaction.atomic() if rows_first else nullcontext(),
+                _rows_first(enabled=rows_first),
+            ):
+                upcoming = pool.submit(plan, 0)
+                for number in range(batches):
+                    planned = upcoming.result()
+                    if number + 1 < batches:
+                        upcoming = pool.submit(plan, number + 1)
+                    with nullcontext() if rows_first else transaction.atomic():
+                        if writer.vendor == "postgresql" and not dry_run:
+                            with connection.cursor() as cursor:
+                                cursor.execute("SET LOCAL synchronous_commit = off")
+                        planned.bind(writer.reserve_ids(Case, planned.cases.rows))
+                        _name_assist_tasks(writer, planned)
+                        for rows in (planned.cases, planned.events, planned.assists, planned.alerts):
+                            writer.write(rows)
+                    report.cases += planned.cases.rows
+                    report.events += planned.events.rows
+                    report.assists += planned.assists.rows
+                    report.alerts += planned.alerts.rows
+                    report.overdue += planned.overdue
+                    report.defaulted |= planned.defaulted
+                    states += np.bincount(planned.states, minlength=len(STATES))
+                    if progress is not None:
+                        progress(report.cases)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if collecting:
@@ -2231,52 +2237,68 @@ SQLITE_REBUILT = (Case, AssistTask, CommandAlert)
 
 
 @contextmanager
-def _sqlite_first_load(*, enabled: bool):
+def _sqlite_alone(*, enabled: bool):
     """Around a first load's transaction into SQLite (both pragmas change only outside
-    one). Its pages are written once, straight into the database file under a rollback
-    journal, instead of into the write-ahead log and then copied back by a checkpoint;
-    WAL mode returns afterwards. Readers wait while it commits, as on PostgreSQL. When
-    another connection holds the database open the log stays, and only the time is lost.
-    Foreign keys are not checked row by row: yields True when the caller must check them
-    all before committing."""
+    one). Yields True when the load has the database to itself: its pages are then
+    written once, straight into the database file under a rollback journal, instead of
+    into the write-ahead log and again by a checkpoint, and foreign keys are not checked
+    row by row (the caller checks them all before committing). Other connections wait
+    until it commits. Yields False, and changes nothing, when another connection has the
+    database open (SQLite then refuses to leave WAL mode): the load goes batch by batch,
+    and a running server keeps working between the batches."""
     if not enabled or connection.in_atomic_block:
         yield False
         return
     with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout")
+        patience = cursor.fetchone()[0]
+        # Any other open connection keeps a WAL database in WAL mode: ask once, don't wait.
+        cursor.execute("PRAGMA busy_timeout = 0")
         try:
             cursor.execute("PRAGMA journal_mode = TRUNCATE")
-            journalled = cursor.fetchone()[0] == "truncate"
+            alone = cursor.fetchone()[0] == "truncate"
         except OperationalError:  # "database is locked": someone else has it open
-            journalled = False
-    unchecked = connection.disable_constraint_checking()
+            alone = False
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(patience)}")
+    if not alone:
+        yield False
+        return
     try:
-        yield unchecked
-    finally:
-        if unchecked:
+        connection.disable_constraint_checking()
+        try:
+            yield True
+        finally:
             connection.enable_constraint_checking()
-        if journalled:
+    finally:
+        try:
             with connection.cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute(f"PRAGMA journal_mode = {previous}")
+        except OperationalError:
+            # A reader holds the database; every new connection asks for WAL anyway.
+            log.warning("could not set SQLite's journal back to %s after the load", previous)
 
 
 @contextmanager
-def _rows_first(*, enabled: bool, check: bool):
+def _rows_first(*, enabled: bool):
     """Inside a first load's one transaction: the bulk tables' plain indexes are dropped
-    and built again after the rows. Unique indexes stay throughout. `check` (SQLite, with
-    its per-row foreign-key checks turned off) checks every foreign key of the new rows
-    before the transaction commits."""
+    and built again after the rows. Unique indexes stay throughout. Foreign keys are
+    checked for all rows at once before the transaction commits."""
     if not enabled:
         yield
     elif connection.vendor == "postgresql":
         with _postgres_load_first():
             yield
     else:
-        with _sqlite_load_first(check=check):
+        with _sqlite_load_first():
             yield
 
 
 @contextmanager
-def _sqlite_load_first(*, check: bool):
+def _sqlite_load_first():
+    """The rows go in with SQLite's per-row foreign-key checks off (`_sqlite_alone`)."""
     tables = [model._meta.db_table for model in BULK_MODELS]
     rebuilt = [model._meta.db_table for model in SQLITE_REBUILT]
     with connection.cursor() as cursor:
@@ -2290,8 +2312,7 @@ def _sqlite_load_first(*, check: bool):
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
     yield
-    if check:
-        connection.check_constraints(table_names=tables)
+    connection.check_constraints(table_names=tables)
     with connection.cursor() as cursor:
         for _, definition in indexes:
             cursor.execute(definition)

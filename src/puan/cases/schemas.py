@@ -131,7 +131,7 @@ class AssistOut(Schema):
     task: str
     status: str = Field(..., description="open | done | waived")
     note: str
-    created_at: datetime
+    created_at: datetime = Field(..., description="When the department was asked (last, if asked again)")
     closed_at: datetime | None
 
 

@@ -515,10 +515,8 @@ def _log_red_case(case: Case) -> None:
 
 def _alert_if_turning_red(case: Case, colour: str, now: datetime, *, was: str) -> None:
     """A case turning red lights up the command centre, each time it does (as the sweep's
-    escalations do), unless an alert of its own is still up, not yet acknowledged."""
-    if colour != Risk.RED or was == Risk.RED:
-        return
-    if not case.alerts.filter(acknowledged_at__isnull=True).exists():
+    escalations do): one alert per red spell. Staying red raises nothing."""
+    if colour == Risk.RED and was != Risk.RED:
         _raise_red_alert(case, now)
 
 
@@ -586,6 +584,10 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
     same category), which is returned with its category and units for the answer."""
     case = case_with_units(case_id, for_update=True, category=category)
     facts = dict(case.risk_facts)
+    # What this report tells adds to what is known (new facts re-grade the case); a fact
+    # it leaves out or puts lower takes nothing away.
+    for name, value in clean_facts(data.facts).items():
+        facts[name] = max(int(facts.get(name) or 0), value)
     # Reports before this one; never fewer than the case already counted (a repeat reporter
     # recognised at intake, facts a handler added), so a repeat cannot lower the colour.
     facts["repeat_reports"] = max(int(facts.get("repeat_reports") or 0), case.report_count)
@@ -622,7 +624,7 @@ def _link_duplicate(case_id: int, *, category: Category, actor, data: IntakeInpu
     return case
 
 
-_REPEAT_REASON = {Risk.RED: "重复反映升级为红色预警", Risk.ORANGE: "重复反映升级为橙色预警"}
+_REPEAT_REASON = {Risk.RED: "再次反映后升级为红色预警", Risk.ORANGE: "再次反映后升级为橙色预警"}
 
 
 def _keep_joined_people(case: Case, data: IntakeInput) -> None:
@@ -855,6 +857,9 @@ def case_assign(
     for i, department_id in enumerate(named):
         if department_id in named[:i]:
             raise InvalidInput("同一部门只能列为一次协办部门。", field=f"assists.{i}.department_id")
+    # Departments asked before, whose tasks (done or waived) open again.
+    asked = case.assists.filter(department_id__in=named).exclude(status=AssistStatus.OPEN) if named else None
+    again = sorted(asked.values_list("department_id", flat=True)) if asked is not None else []
     case = _commit_move(
         case,
         actor=actor,
@@ -863,7 +868,7 @@ def case_assign(
         now=now,
         note=note,
         changes={"lead_department_id": lead_id, **_deadline_changes(case, now)},
-        data={"lead_department": lead_id, "assists": [d for d, _ in assists or []]},
+        data={"lead_department": lead_id, "assists": named, **({"assists_again": again} if again else {})},
     )
     for i, (department_id, task) in enumerate(assists or []):
         try:

@@ -302,13 +302,7 @@ def _escalate_overdue(rows: list[tuple], now: datetime, digest: _Digest) -> set[
     if cases:
         update_columns(cases, sorted(fields))
         _insert_events(events, now)
-        if alerts:  # as a handler's escalation: not while the case's last alert is still up
-            waiting = set(
-                CommandAlert.objects.filter(
-                    case_id__in=[alert.case_id for alert in alerts], acknowledged_at__isnull=True
-                ).values_list("case_id", flat=True)
-            )
-            CommandAlert.objects.bulk_create([alert for alert in alerts if alert.case_id not in waiting])
+        CommandAlert.objects.bulk_create(alerts)
     return {c.pk for c in cases} | {c.pk for c in unaccepted}
 
 

@@ -447,8 +447,18 @@ def test_it_asks_a_department_again_once_its_task_is_closed(world, people):
             case=case, actor=people.street, version=case.version, department_id=world.police.pk, task="第三次"
         )
     assert err.value.code == "duplicate_assist"
+    # Done once more, the department can be named again when the case is assigned.
+    case = svc.case_close_assist(
+        case=case, actor=people.police, version=case.version, task_id=task.pk, status="done", note="已核实"
+    )
+    case = svc.case_assign(
+        case=case, actor=people.street, version=case.version, assists=[(world.police.pk, "协助执行调解协议")]
+    )
+    task.refresh_from_db()
+    assert (task.status, task.task) == (AssistStatus.OPEN, "协助执行调解协议")
+    assigned = CaseEvent.objects.filter(case=case, kind="assign").order_by("seq").last()
+    assert assigned.data["assists"] == assigned.data["assists_again"] == [world.police.pk]
     # The task open again holds the resolution back, as any open task does.
-    case = svc.case_assign(case=case, actor=people.street, version=case.version)
     case = svc.case_start(case=case, actor=people.justice, version=case.version)
     with pytest.raises(Conflict) as err:
         svc.case_resolve(case=case, actor=people.justice, version=case.version, outcome="已处理")
@@ -463,17 +473,14 @@ def test_it_lights_the_command_centre_each_time_a_case_turns_red(world, people):
     def override(colour: str, why: str) -> Case:
         return svc.case_override_risk(case=case, actor=people.dispatcher, version=case.version, risk=colour, note=why)
 
-    # Lowered and raised again while its alert is still up: still one alert on the wall.
-    case = override("orange", "已核实，危险已排除")
-    case = override("red", "现场情况反复")
-    assert alerts.count() == 1
-    alerts.update(acknowledged_at=timezone.now(), acknowledged_by=people.dispatcher)
-    # Staying red raises nothing; turning red again, once the alert was seen, does.
+    # Staying red raises nothing; each new red spell raises one alert.
     case = svc.case_update_facts(case=case, actor=people.dispatcher, version=case.version, facts={"injury": True})
+    case = override("red", "确认红色")
     assert alerts.count() == 1
-    case = override("orange", "已控制")
-    case = override("red", "再次激化")
-    assert alerts.count() == 2 and alerts.filter(acknowledged_at__isnull=True).count() == 1
+    case = override("orange", "已核实，危险已排除")
+    assert alerts.count() == 1
+    case = override("red", "现场情况反复")
+    assert alerts.count() == 2
 
 
 def test_it_alerts_when_repeated_reports_turn_a_district_case_red(world, people):
@@ -486,4 +493,18 @@ def test_it_alerts_when_repeated_reports_turn_a_district_case_red(world, people)
     case.refresh_from_db()
     assert (case.risk, case.tier) == (Risk.RED, 3)
     assert "route_red" not in timeline(case)
+    assert CommandAlert.objects.filter(case=case).count() == 1
+
+
+def test_it_regrades_a_case_by_what_a_joining_report_tells(world, people):
+    case = intake(people.grid_worker, facts={"people_involved": 3}).case
+    assert (case.risk, case.tier) == (Risk.YELLOW, 1)
+    # Told again, now with danger to life: the case turns red, goes to the district and
+    # lights up the command centre. A fact told lower (fewer people) changes nothing.
+    joined = intake(people.volunteer, channel="app", facts={"danger_to_life": True, "people_involved": 1})
+    assert joined.linked and joined.case.pk == case.pk
+    case.refresh_from_db()
+    assert (case.risk, case.tier, case.owner_unit_id) == (Risk.RED, 3, world.district.pk)
+    assert case.risk_facts["danger_to_life"] == 1 and case.risk_facts["people_involved"] == 3
+    assert timeline(case)[-2:] == ["duplicate_report", "route_red"]
     assert CommandAlert.objects.filter(case=case).count() == 1

@@ -399,19 +399,3 @@ def test_make_demo_starts_the_worker_beside_the_web_server():
     demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     assert "run_huey" in demo and "runserver" in demo
     assert demo.index("run_huey") < demo.index("runserver")
-
-
-def test_it_alerts_on_a_case_its_escalation_turns_red_unless_an_alert_is_still_up(people, world):
-    from puan.cases.models import CommandAlert, Risk
-
-    # Escalated once before: the sweep's escalation lifts each to red, and to the district.
-    quiet, waiting = (in_progress(people, facts={"escalations": 1}, category=code) for code in ("G11-01", "G10-01"))
-    assert quiet.risk == waiting.risk == Risk.YELLOW and quiet.tier == waiting.tier == 1
-    CommandAlert.objects.create(case=waiting, message="红色预警：此前", created_at=timezone.now())  # not yet seen
-    report = sweep(now=max(quiet.resolve_due_at, waiting.resolve_due_at) + timedelta(minutes=1))
-    assert report.escalated == 2
-    for case in (quiet, waiting):
-        case.refresh_from_db()
-        assert (case.risk, case.tier) == (Risk.RED, 3)
-    assert CommandAlert.objects.filter(case=quiet).count() == 1
-    assert CommandAlert.objects.filter(case=waiting).count() == 1
