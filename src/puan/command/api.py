@@ -12,10 +12,12 @@ from ninja import Query, Router
 
 from puan.cases.models import CaseState, Risk
 from puan.command import selectors as sel
+from puan.command import services
 from puan.command.excel import DECIMAL, PERCENT, Column, panel_workbook, xlsx_response
 from puan.command.geo import cell_outline_json
 from puan.command.schemas import (
     AlertList,
+    AlertOut,
     AlertQuery,
     DepartmentList,
     DepartmentQuery,
@@ -190,6 +192,7 @@ def _alert(a) -> dict:
         "place": place,
         "created_at": a.created_at,
         "acknowledged": a.acknowledged_at is not None,
+        "acknowledged_at": a.acknowledged_at,
     }
 
 
@@ -224,6 +227,15 @@ def alerts(request, query: Query[AlertQuery]):
         return xlsx_response(body, f"指挥中心-红色预警-{unit.name}.xlsx", "command-alerts.xlsx")
     last_id = max((i["id"] for i in items), default=query.after)
     return {"unit": _unit(unit), "items": items, "last_id": last_id, "generated_at": now}
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge", response=AlertOut, summary="Sign for a red case's alert (once; again is a no-op)"
+)
+def alert_acknowledge(request, alert_id: int):
+    """Whoever watches the command centre signs for an alert of their area. The answer is the
+    alert as signed, first signature kept."""
+    return _alert(services.alert_acknowledge(user=request.user, alert_id=alert_id))
 
 
 # --- departments ------------------------------------------------------------------------------

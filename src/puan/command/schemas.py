@@ -153,7 +153,8 @@ class AlertOut(Schema):
     state: str = F(..., description="The case's state now")
     place: str = F(..., description="Street · community · grid")
     created_at: datetime = F(..., description="When the case turned red")
-    acknowledged: bool = F(..., description="Whether somebody has acknowledged it")
+    acknowledged: bool = F(..., description="Whether somebody in the command centre has signed for it")
+    acknowledged_at: datetime | None = F(..., description="When it was signed for; null until then")
 
 
 class AlertList(Schema):

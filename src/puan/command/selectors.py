@@ -370,6 +370,19 @@ FEED_MAX = 100
 FEED_EXPORT = 500
 
 
+def alert_for(*, user, alert_id: int, for_update: bool = False) -> CommandAlert:
+    """One red-case alert in the user's command scope (its case in their area); else 404.
+    Users without a command centre get 403, as for the feed."""
+    command_unit_for(user=user)
+    alerts = CommandAlert.objects.select_related("case", "case__street", "case__community", "case__grid")
+    if for_update:
+        alerts = alerts.select_for_update(of=("self",))
+    alert = alerts.filter(pk=alert_id).first()
+    if alert is None or not scope_for(user).covers_path(alert.case.area_path):
+        raise NotVisible("预警不存在或无权查看。")
+    return alert
+
+
 def alerts_for(*, unit: Unit, after: int | None = None, limit: int = FEED_FIRST) -> list[CommandAlert]:
     """Red-case alerts in the unit, newest first: the latest few, or every one after
     `after` (the id the screen saw last) — what a screen polling every few seconds asks.

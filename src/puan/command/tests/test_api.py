@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 
 from puan.accounts.roles import Role
 from puan.accounts.tests.factories import make_user
+from puan.cases.models import Case, CommandAlert
 from puan.command.rollup import rollup_fold
 from puan.command.tests.scenario import build, day
 
@@ -137,3 +139,48 @@ def test_it_polls_the_red_feed_with_after(api, scenario, world):
     assert first["items"][0]["place"] == "长洲街 · 深井社区 · 深井社区第02网格"
     again = api.get(f"{URL}/alerts", {"after": first["last_id"]}).json()
     assert again["items"] == [] and again["last_id"] == first["last_id"]
+
+
+def test_it_lets_the_command_centre_sign_for_an_alert_of_its_area(api, scenario, world):
+    api.login_as(scenario.people.leader)
+    alert = api.get(f"{URL}/alerts").json()["items"][0]
+    assert (alert["acknowledged"], alert["acknowledged_at"]) == (False, None)
+    case = scenario.cases["E"]
+    version = Case.objects.get(pk=case.pk).version
+    # Out of reach: another street's leader, or an id nobody has (404); no area at all (403).
+    api.login_as(scenario.people.other_street)
+    for alert_id in (alert["id"], 999_999, 2**70):
+        response = api.post(f"{URL}/alerts/{alert_id}/acknowledge")
+        assert response.status_code == 404, (alert_id, response.content)
+    api.login_as(scenario.people.justice)
+    assert api.post(f"{URL}/alerts/{alert['id']}/acknowledge").status_code == 403
+    assert not CommandAlert.objects.get(pk=alert["id"]).acknowledged_at
+    api.login_as(scenario.people.dispatcher)
+    signed = api.post(f"{URL}/alerts/{alert['id']}/acknowledge")
+    assert signed.status_code == 200, signed.content
+    assert signed.json()["acknowledged"] and signed.json()["acknowledged_at"]
+    row = CommandAlert.objects.get(pk=alert["id"])
+    assert row.acknowledged_by == scenario.people.dispatcher
+    # Signing again keeps the first signature; the case itself has not moved.
+    api.login_as(scenario.people.leader)
+    again = api.post(f"{URL}/alerts/{alert['id']}/acknowledge").json()
+    assert again["acknowledged_at"] == signed.json()["acknowledged_at"]
+    assert CommandAlert.objects.get(pk=alert["id"]).acknowledged_by == scenario.people.dispatcher
+    assert Case.objects.get(pk=case.pk).version == version
+    assert api.get(f"{URL}/alerts").json()["items"][0]["acknowledged"] is True
+
+
+def test_the_wall_screen_signs_with_its_session_and_csrf_token(scenario, world):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(scenario.people.dispatcher)
+    page = browser.get("/command/")
+    assert page.status_code == 200
+    token = re.search(r'data-csrf="([^"]+)"', page.content.decode()).group(1)
+    alert = CommandAlert.objects.get(case=scenario.cases["E"])
+    url = f"{URL}/alerts/{alert.pk}/acknowledge"
+    assert browser.post(url).status_code == 403  # no token: refused, nothing signed
+    assert CommandAlert.objects.get(pk=alert.pk).acknowledged_at is None
+    assert browser.post(url, headers={"X-CSRFToken": token}).status_code == 200
+    assert CommandAlert.objects.get(pk=alert.pk).acknowledged_at is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from puan.cases.models import CommandAlert
 from puan.command.rollup import rollup_fold
 from puan.command.tests.scenario import build
 
@@ -99,6 +100,11 @@ def test_it_loads_the_wall_screen_and_drills_down(transactional_db, world, live_
     assert sorted(regions) == sorted(["长洲街", "云埔街"])
     assert page.locator("#cc-alerts li").first.text_content().find("案件E") >= 0
     assert page.locator("#cc-depts tbody tr").count() >= 1
+    # The dispatcher signs for the red case's alert on the wall.
+    page.locator("#cc-alerts li").first.locator("button.cc-sign").click()
+    page.wait_for_selector("#cc-alerts li .cc-signed")
+    assert "已签收" in page.locator("#cc-alerts li").first.text_content()
+    assert CommandAlert.objects.get(case=scenario.cases["E"]).acknowledged_by_id == scenario.people.dispatcher.pk
     page.wait_for_timeout(800)  # let the charts' entry animation finish before the picture
     page.screenshot(path=str(SHOTS / "command-wall-district.png"))
 

@@ -295,7 +295,37 @@
     li.appendChild(el("span", "cc-when", localTime(a.created_at) + " · " + a.tracking_code));
     li.appendChild(el("span", "cc-what", a.title));
     li.appendChild(el("span", "cc-where", a.place));
+    li.appendChild(a.acknowledged ? signed(a) : signButton(a));
     return li;
+  }
+
+  function signed(a) {
+    return el("span", "cc-signed", "已签收 " + localTime(a.acknowledged_at));
+  }
+
+  // Signing for an alert: whoever watches the wall takes the red case up.
+  function signButton(a) {
+    var button = el("button", "cc-sign", "签收");
+    button.type = "button";
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      fetch(API + "/alerts/" + a.id + "/acknowledge", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": root.dataset.csrf },
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          if (!r.ok) { throw new Error(body.message || "签收失败（" + r.status + "）"); }
+          return body;
+        });
+      }).then(function (done) {
+        button.replaceWith(signed(done));
+      }).catch(function (err) {
+        button.disabled = false;
+        showError(err.message);
+      });
+    });
+    return button;
   }
 
   function resetFeed() {
