@@ -2144,9 +2144,9 @@ def cases_bulk_load(
 
     Normally one transaction per batch, so an interrupted load leaves whole cases only.
     A large first load is one transaction that builds the tables' plain indexes after the
-    rows and checks their foreign keys once, at the end (`_rows_first`); it leaves all or
-    nothing. On PostgreSQL, readers of the case tables wait until it commits; on SQLite it
-    is taken only when no other connection has the database open (`_sqlite_alone`).
+    rows and checks their foreign keys once, at the end; it leaves all or nothing
+    (`_first_load`). On PostgreSQL, readers of the case tables wait until it commits; on
+    SQLite it is taken only when no other connection has the database open.
     `dry_run` plans the same cases and writes nothing."""
     started = time.perf_counter()
     end = end or timezone.now()
@@ -2181,35 +2181,29 @@ def cases_bulk_load(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with _sqlite_alone(enabled=rows_first and writer.vendor == "sqlite") as alone:
-            # SQLite loads rows first only with the database to itself, else batch by batch.
-            rows_first = rows_first and (writer.vendor == "postgresql" or alone)
-            with (
-                transaction.atomic() if rows_first else nullcontext(),
-                _rows_first(enabled=rows_first),
-            ):
-                upcoming = pool.submit(plan, 0)
-                for number in range(batches):
-                    planned = upcoming.result()
-                    if number + 1 < batches:
-                        upcoming = pool.submit(plan, number + 1)
-                    with nullcontext() if rows_first else transaction.atomic():
-                        if writer.vendor == "postgresql" and not dry_run:
-                            with connection.cursor() as cursor:
-                                cursor.execute("SET LOCAL synchronous_commit = off")
-                        planned.bind(writer.reserve_ids(Case, planned.cases.rows))
-                        _name_assist_tasks(writer, planned)
-                        for rows in (planned.cases, planned.events, planned.assists, planned.alerts):
-                            writer.write(rows)
-                    report.cases += planned.cases.rows
-                    report.events += planned.events.rows
-                    report.assists += planned.assists.rows
-                    report.alerts += planned.alerts.rows
-                    report.overdue += planned.overdue
-                    report.defaulted |= planned.defaulted
-                    states += np.bincount(planned.states, minlength=len(STATES))
-                    if progress is not None:
-                        progress(report.cases)
+        with _first_load(enabled=rows_first) as rows_first:
+            upcoming = pool.submit(plan, 0)
+            for number in range(batches):
+                planned = upcoming.result()
+                if number + 1 < batches:
+                    upcoming = pool.submit(plan, number + 1)
+                with nullcontext() if rows_first else transaction.atomic():
+                    if writer.vendor == "postgresql" and not dry_run:
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET LOCAL synchronous_commit = off")
+                    planned.bind(writer.reserve_ids(Case, planned.cases.rows))
+                    _name_assist_tasks(writer, planned)
+                    for rows in (planned.cases, planned.events, planned.assists, planned.alerts):
+                        writer.write(rows)
+                report.cases += planned.cases.rows
+                report.events += planned.events.rows
+                report.assists += planned.assists.rows
+                report.alerts += planned.alerts.rows
+                report.overdue += planned.overdue
+                report.defaulted |= planned.defaulted
+                states += np.bincount(planned.states, minlength=len(STATES))
+                if progress is not None:
+                    progress(report.cases)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if collecting:
@@ -2237,7 +2231,28 @@ SQLITE_REBUILT = (Case, AssistTask, CommandAlert)
 
 
 @contextmanager
-def _sqlite_alone(*, enabled: bool):
+def _first_load(*, enabled: bool):
+    """Around a large first load (`enabled`): yields True when it goes rows first, in one
+    transaction that drops the bulk tables' plain indexes and builds them again after the
+    rows (unique indexes stay) and checks every foreign key once before committing; False
+    when it goes batch by batch. On SQLite the rows-first path needs the database to
+    itself (`_sqlite_alone`)."""
+    if not enabled:
+        yield False
+    elif connection.vendor == "postgresql":
+        with transaction.atomic(), _postgres_load_first():
+            yield True
+    else:
+        with _sqlite_alone() as alone:
+            if not alone:
+                yield False
+                return
+            with transaction.atomic(), _sqlite_load_first():
+                yield True
+
+
+@contextmanager
+def _sqlite_alone():
     """Around a first load's transaction into SQLite (both pragmas change only outside
     one). Yields True when the load has the database to itself: its pages are then
     written once, straight into the database file under a rollback journal, instead of
@@ -2246,7 +2261,7 @@ def _sqlite_alone(*, enabled: bool):
     until it commits. Yields False, and changes nothing, when another connection has the
     database open (SQLite then refuses to leave WAL mode): the load goes batch by batch,
     and a running server keeps working between the batches."""
-    if not enabled or connection.in_atomic_block:
+    if connection.in_atomic_block:
         yield False
         return
     with connection.cursor() as cursor:
@@ -2279,21 +2294,6 @@ def _sqlite_alone(*, enabled: bool):
         except OperationalError:
             # A reader holds the database; every new connection asks for WAL anyway.
             log.warning("could not set SQLite's journal back to %s after the load", previous)
-
-
-@contextmanager
-def _rows_first(*, enabled: bool):
-    """Inside a first load's one transaction: the bulk tables' plain indexes are dropped
-    and built again after the rows. Unique indexes stay throughout. Foreign keys are
-    checked for all rows at once before the transaction commits."""
-    if not enabled:
-        yield
-    elif connection.vendor == "postgresql":
-        with _postgres_load_first():
-            yield
-    else:
-        with _sqlite_load_first():
-            yield
 
 
 @contextmanager

@@ -515,7 +515,8 @@ def _log_red_case(case: Case) -> None:
 
 def _alert_if_turning_red(case: Case, colour: str, now: datetime, *, was: str) -> None:
     """A case turning red lights up the command centre, each time it does (as the sweep's
-    escalations do): one alert per red spell. Staying red raises nothing."""
+    escalations do): one alert per red spell. Staying red raises nothing. Every move that
+    changes the colour passes here (`_commit_move`), and so does a joined report."""
     if colour == Risk.RED and was != Risk.RED:
         _raise_red_alert(case, now)
 
@@ -738,7 +739,7 @@ def _commit_move(
     )
     if updated != 1:
         raise ConcurrentChange()
-    from_state = case.state
+    from_state, was = case.state, case.risk
     if (
         action != "resume"
         and case.suspended_at is not None
@@ -760,6 +761,7 @@ def _commit_move(
         data=data,
         actor_unit_id=actor.unit_id if actor is not None else None,
     )
+    _alert_if_turning_red(case, updates.get("risk", was), now, was=was)
     return case
 
 
@@ -793,7 +795,7 @@ def case_triage(
     note: str = "",
 ) -> Case:
     check_move(case, actor, "triage", version)
-    now, was = timezone.now(), case.risk
+    now = timezone.now()
     category = case.category
     if category_code and category_code != category.code:
         category = Category.objects.filter(code=category_code, is_active=True).first()
@@ -829,7 +831,6 @@ def case_triage(
         note=note,
         data={"category": category.code, "lane": new_lane, "risk": colour, "tier": changes.get("tier", case.tier)},
     )
-    _alert_if_turning_red(case, colour, now, was=was)
     return case
 
 
@@ -858,8 +859,8 @@ def case_assign(
         if department_id in named[:i]:
             raise InvalidInput("同一部门只能列为一次协办部门。", field=f"assists.{i}.department_id")
     # Departments asked before, whose tasks (done or waived) open again.
-    asked = case.assists.filter(department_id__in=named).exclude(status=AssistStatus.OPEN) if named else None
-    again = sorted(asked.values_list("department_id", flat=True)) if asked is not None else []
+    asked = case.assists.filter(department_id__in=named).exclude(status=AssistStatus.OPEN)
+    again = sorted(asked.values_list("department_id", flat=True))
     case = _commit_move(
         case,
         actor=actor,
@@ -965,9 +966,9 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         check_move(case, actor, "escalate", version)
     elif case.state not in MOVES["escalate"].sources or case.tier >= Tier.DISTRICT:
         raise Conflict("案件当前不能上报。", code="wrong_state")
-    now, was = now or timezone.now(), case.risk
+    now = now or timezone.now()
     changes = escalation_changes(case, now)
-    case = _commit_move(
+    return _commit_move(
         case,
         actor=actor,
         action="escalate",
@@ -977,8 +978,6 @@ def case_escalate(*, case: Case, actor, version: int, note: str, now: datetime |
         changes=changes,
         data={"tier": changes["tier"], "owner_unit": changes["owner_unit"].pk, "risk": changes["risk"]},
     )
-    _alert_if_turning_red(case, changes["risk"], now, was=was)
-    return case
 
 
 _ROUTE_KIND = {Risk.RED: "route_red", Risk.ORANGE: "route_orange"}
@@ -1222,11 +1221,11 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
     check_move(case, actor, "override_risk", version)
     if risk not in Risk.values:
         raise InvalidInput("风险等级无效。", field="risk")
-    now, was = timezone.now(), case.risk
+    now = timezone.now()
     reasons = [*case.risk_reasons, f"调度员调整为{Risk(risk).label}：{note.strip()}"]
     changes = {"risk": risk, "risk_override": note.strip()[:500], "risk_reasons": reasons}
     changes |= _tier_for_colour(case, risk, now)
-    case = _commit_move(
+    return _commit_move(
         case,
         actor=actor,
         action="override_risk",
@@ -1234,22 +1233,20 @@ def case_override_risk(*, case: Case, actor, version: int, risk: str, note: str)
         now=now,
         note=note,
         changes=changes,
-        data={"from": was, "to": risk},
+        data={"from": case.risk, "to": risk},
     )
-    _alert_if_turning_red(case, risk, now, was=was)
-    return case
 
 
 @transaction.atomic
 def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str = "") -> Case:
     """New facts re-grade the case (a dispatcher's override holds unless they are graver)."""
     check_move(case, actor, "update_facts", version)
-    now, was = timezone.now(), case.risk
+    now = timezone.now()
     merged = clean_facts({**case.risk_facts, **facts})
     changes: dict = {"risk_facts": merged, **_regraded(case, grade(merged, active_rules()))}
     colour = changes["risk"]
     changes |= _tier_for_colour(case, colour, now)
-    case = _commit_move(
+    return _commit_move(
         case,
         actor=actor,
         action="update_facts",
@@ -1259,8 +1256,6 @@ def case_update_facts(*, case: Case, actor, version: int, facts: dict, note: str
         changes=changes,
         data={"facts": merged, "risk": colour},
     )
-    _alert_if_turning_red(case, colour, now, was=was)
-    return case
 
 
 @transaction.atomic

@@ -47,11 +47,12 @@
     return p;
   }
 
-  function getJSON(path, params) {
-    return fetch(API + path + "?" + query(params), {
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    }).then(function (r) {
+  // The API's answer as JSON; a refusal becomes an Error carrying its message.
+  function fetchJSON(url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = Object.assign({ Accept: "application/json" }, options.headers);
+    return fetch(url, options).then(function (r) {
       if (!r.ok) {
         return r.json().catch(function () { return {}; }).then(function (body) {
           throw new Error(body.message || ("请求失败（" + r.status + "）"));
@@ -59,6 +60,10 @@
       }
       return r.json();
     });
+  }
+
+  function getJSON(path, params) {
+    return fetchJSON(API + path + "?" + query(params));
   }
 
   function count(v) { return v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN"); }
@@ -309,15 +314,9 @@
     button.type = "button";
     button.addEventListener("click", function () {
       button.disabled = true;
-      fetch(API + "/alerts/" + a.id + "/acknowledge", {
+      fetchJSON(API + "/alerts/" + a.id + "/acknowledge", {
         method: "POST",
-        credentials: "same-origin",
-        headers: { "Accept": "application/json", "X-CSRFToken": root.dataset.csrf },
-      }).then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (body) {
-          if (!r.ok) { throw new Error(body.message || "签收失败（" + r.status + "）"); }
-          return body;
-        });
+        headers: { "X-CSRFToken": root.dataset.csrf },
       }).then(function (done) {
         button.replaceWith(signed(done));
       }).catch(function (err) {
