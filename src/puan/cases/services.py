@@ -261,38 +261,39 @@ _DUPLICATE_SQL = (
 _OPEN_STATE_VALUES = [state.value for state in OPEN_STATES]
 
 
-def _find_duplicate(category_id: int, lon: float | None, lat: float | None, now: datetime) -> int | None:
+# On PostgreSQL, reports of one category take turns between their duplicate check and
+# their insert: without it, two reports of one thing arriving together would each find no
+# open case and open two. (SQLite's IMMEDIATE transaction already holds the database's one
+# write lock.) The lock is the transaction's own, released at its end. Intake takes it and
+# reads the candidates in one call of `cases_duplicate_candidates` (migration 0010), whose
+# query starts after the lock is held: it sees a case the other report has just committed.
+_INTAKE_LOCK_CLASS = 0x5055  # the first of the two keys of PostgreSQL's advisory locks
+_TAKE_TURN_AND_FIND_SQL = "SELECT id, lon, lat FROM cases_duplicate_candidates(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def _find_duplicate(
+    category_id: int, lon: float | None, lat: float | None, now: datetime, *, take_turn: bool = False
+) -> int | None:
     """The id of the earliest open case of this category reported within the duplicate
-    window and radius of the point, if any."""
+    window and radius of the point, if any. With `take_turn` (intake, inside its
+    transaction), reports of the category wait for each other from here to their commit."""
     if lon is None:
         return None
     radius = duplicate_radius_m()
     dlat = radius / 111_320.0
     dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
     since = db_timestamp(now - duplicate_window(), connection)
+    box = [lon - dlon, lon + dlon, lat - dlat, lat + dlat]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _DUPLICATE_SQL,
-            [category_id, *_OPEN_STATE_VALUES, since, lon - dlon, lon + dlon, lat - dlat, lat + dlat],
-        )
+        if take_turn and connection.vendor == "postgresql":
+            lock = [_INTAKE_LOCK_CLASS, category_id % 2**31]
+            cursor.execute(_TAKE_TURN_AND_FIND_SQL, [*lock, category_id, _OPEN_STATE_VALUES, since, *box])
+        else:
+            cursor.execute(_DUPLICATE_SQL, [category_id, *_OPEN_STATE_VALUES, since, *box])
         for pk, c_lon, c_lat in cursor.fetchall():
             if distance_m(lon, lat, c_lon, c_lat) <= radius:
                 return pk
     return None
-
-
-# On PostgreSQL, reports of one category take turns between their duplicate check and
-# their insert: without it, two reports of one thing arriving together would each find no
-# open case and open two. (SQLite's IMMEDIATE transaction already holds the database's one
-# write lock.) The lock is the transaction's own, released at its end; the duplicate check
-# runs as a statement after it, so it sees a case the other report has just committed.
-_INTAKE_LOCK_CLASS = 0x5055  # the first of the two keys of PostgreSQL's advisory locks
-
-
-def _take_turn_for_category(category_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_INTAKE_LOCK_CLASS, category_id % 2**31])
 
 
 def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetime | None = None) -> int | None:
@@ -471,8 +472,7 @@ def intake_commit(plan: IntakePlan) -> IntakeResult:
     the district and raise a command-centre alert."""
     actor, data, now, category = plan.actor, plan.data, plan.case.created_at, plan.case.category
     if not data.handled_on_spot and data.lon is not None:
-        _take_turn_for_category(category.pk)
-        duplicate_id = _find_duplicate(category.pk, data.lon, data.lat, now)
+        duplicate_id = _find_duplicate(category.pk, data.lon, data.lat, now, take_turn=True)
         if duplicate_id is not None:
             linked = _link_duplicate(duplicate_id, category=category, actor=actor, data=data, now=now)
             if data.evidence_ids:

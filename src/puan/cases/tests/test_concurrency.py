@@ -227,8 +227,8 @@ def test_it_joins_two_reports_of_one_thing_made_at_once_into_one_case(world, mon
     real_find = svc._find_duplicate
     looked = []
 
-    def slow_find(*args):
-        found = real_find(*args)
+    def slow_find(*args, **kwargs):
+        found = real_find(*args, **kwargs)
         looked.append(found)
         time.sleep(0.3)  # the other report's intake is under way meanwhile
         return found

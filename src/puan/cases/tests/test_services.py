@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from puan.cases import services as svc
@@ -91,6 +92,37 @@ def test_it_links_a_second_report_nearby_instead_of_duplicating(world, people):
         kind="dispute", channel="patrol", category_code="G15-01", title="t", description="d", lon=lon, lat=lat
     )
     assert not svc.case_intake(actor=people.grid_worker, data=later, now=timezone.now() + timedelta(hours=80)).linked
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's duplicate-check function")
+def test_intakes_duplicate_check_takes_the_categorys_turn_and_finds_what_the_query_finds(world, people):
+    """On PostgreSQL intake takes the category's lock and reads the candidates in one call
+    of a function (migration 0010) that holds its own copy of the query: the two must agree
+    on every point, whatever is open, closed, old or of another category nearby."""
+    lon, lat = IN_GRID_A1
+    spots = [(lon, lat), (lon + 0.002, lat), (lon, lat + 0.002), (lon - 0.002, lat - 0.002)]  # ~200 m apart
+    cases = [intake(people.grid_worker, lon_lat=spot).case for spot in spots]
+    assert not intake(people.grid_worker, category="G11-01", lon_lat=spots[2]).linked
+    Case.objects.filter(pk=cases[0].pk).update(state=CaseState.CLOSED)
+    Case.objects.filter(pk=cases[3].pk).update(created_at=timezone.now() - timedelta(hours=100))
+    category = cases[0].category_id
+    now = timezone.now()
+    probes = [(x + dx, y + dy) for x, y in spots for dx, dy in ((0, 0), (0.0008, 0), (0, -0.0007), (0.0009, 0.0009))]
+    found = set()
+    for x, y in probes:
+        with transaction.atomic():
+            taking_turn = svc._find_duplicate(category, x, y, now, take_turn=True)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                    " AND classid = %s AND objid = %s AND granted",
+                    [svc._INTAKE_LOCK_CLASS, category],
+                )
+                assert cursor.fetchone()[0] == 1
+            assert taking_turn == svc._find_duplicate(category, x, y, now), (x, y)
+            found.add(taking_turn)
+    # The closed case and the one outside the window are never found; the others are.
+    assert found == {None, cases[1].pk, cases[2].pk}
 
 
 def test_it_turns_repeated_reports_orange_then_red(world, people):
