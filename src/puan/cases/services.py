@@ -268,7 +268,11 @@ _OPEN_STATE_VALUES = [state.value for state in OPEN_STATES]
 # reads the candidates in one call of `cases_duplicate_candidates` (migration 0010), whose
 # query starts after the lock is held: it sees a case the other report has just committed.
 _INTAKE_LOCK_CLASS = 0x5055  # the first of the two keys of PostgreSQL's advisory locks
-_TAKE_TURN_AND_FIND_SQL = "SELECT id, lon, lat FROM cases_duplicate_candidates(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+# The rows in the function's order (earliest first), which a plain call does not promise.
+_TAKE_TURN_AND_FIND_SQL = (
+    "SELECT id, lon, lat FROM cases_duplicate_candidates(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " WITH ORDINALITY AS found (id, lon, lat, n) ORDER BY n"
+)
 
 
 def _find_duplicate(
@@ -308,14 +312,15 @@ def duplicate_target(*, category_code: str, lon: float, lat: float, now: datetim
 
 # Intake counts a reporter's earlier cases of the category whenever a phone or an ID
 # number comes with the report: the cases they reported, and those their reports joined
-# (where they are a party as 反映人). Also written once. The `> ''` term names the
-# condition of the blind index's partial index, so that both databases know they may use it.
+# (where they are a party as 反映人). Also written once. The `> ''` terms name the
+# condition of the blind indexes' partial indexes, so that both databases know they may use them.
 _EARLIER_SQL = {
     column: (
         f"SELECT COUNT(*) FROM (SELECT id FROM {Case._meta.db_table}"
         f" WHERE reporter_{column} = %s AND reporter_{column} > '' AND category_id = %s"
         f" UNION SELECT p.case_id FROM {CaseParty._meta.db_table} p JOIN {Case._meta.db_table} c ON c.id = p.case_id"
-        f" WHERE p.{column} = %s AND p.role = '{PartyRole.REPORTER}' AND c.category_id = %s) AS earlier"
+        f" WHERE p.{column} = %s AND p.{column} > '' AND p.role = '{PartyRole.REPORTER}' AND c.category_id = %s)"
+        " AS earlier"
     )
     for column in ("id_index", "phone_index")
 }

@@ -199,7 +199,8 @@ def _alert(a) -> dict:
 @router.get("/alerts", response=AlertList, summary="Live feed of red cases (poll with `after`)")
 def alerts(request, query: Query[AlertQuery]):
     """Without `after`: the latest 20 (500 in Excel). With `after`: every alert since, up to 100. The page
-    polls every 3 seconds, so a new red case is on screen within 5 seconds."""
+    polls every 3 seconds, so a new red case is on screen within 5 seconds; it sends the ids it
+    shows unsigned (`unsigned`), and `signed` tells which of them another screen has signed for."""
     unit = sel.command_unit_for(user=request.user, unit_id=query.unit)
     # The screen shows the latest few; a workbook may as well hold the latest few hundred.
     limit = sel.FEED_EXPORT if query.format == Format.XLSX else sel.FEED_FIRST
@@ -226,7 +227,8 @@ def alerts(request, query: Query[AlertQuery]):
         )
         return xlsx_response(body, f"指挥中心-红色预警-{unit.name}.xlsx", "command-alerts.xlsx")
     last_id = max((i["id"] for i in items), default=query.after)
-    return {"unit": _unit(unit), "items": items, "last_id": last_id, "generated_at": now}
+    signed = [{"id": pk, "acknowledged_at": at} for pk, at in sel.alerts_signed(unit=unit, ids=query.unsigned)]
+    return {"unit": _unit(unit), "items": items, "signed": signed, "last_id": last_id, "generated_at": now}
 
 
 @router.post(

@@ -64,6 +64,14 @@ class DepartmentQuery(PanelQuery):
 class AlertQuery(Schema):
     unit: int | None = F(None, description=_UNIT)
     after: int | None = F(None, ge=0, description="Only alerts with a larger id (the last id the screen has)")
+    unsigned: list[int] = F(
+        [],
+        max_length=100,
+        description=(
+            "Ids of the alerts the screen shows as not yet signed for (repeat the parameter): "
+            "`signed` in the answer says which of them somebody has signed for since"
+        ),
+    )
     format: Format = F(Format.JSON, description=_FORMAT)
 
 
@@ -157,9 +165,17 @@ class AlertOut(Schema):
     acknowledged_at: datetime | None = F(..., description="When it was signed for; null until then")
 
 
+class AlertSigned(Schema):
+    id: int = F(..., description="Alert id, one of those sent as `unsigned`")
+    acknowledged_at: datetime = F(..., description="When it was signed for")
+
+
 class AlertList(Schema):
     unit: UnitRef = F(..., description="The unit whose alerts these are")
     items: list[AlertOut] = F(..., description="Alerts, newest first")
+    signed: list[AlertSigned] = F(
+        ..., description="Of the alerts sent as `unsigned`, those of this unit's area signed for meanwhile"
+    )
     last_id: int | None = F(..., description="The largest id so far (send as `after` next time)")
     generated_at: datetime = F(..., description="When this answer was computed")
 

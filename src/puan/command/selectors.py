@@ -414,6 +414,20 @@ def alerts_for(*, unit: Unit, after: int | None = None, limit: int = FEED_FIRST)
     return list(reversed(alerts.filter(pk__gt=after).order_by("pk")[:FEED_MAX]))
 
 
+def alerts_signed(*, unit: Unit, ids: list[int]) -> list[tuple[int, datetime]]:
+    """Of the alerts `ids` (those a screen shows unsigned), the ones in the unit's area that
+    somebody has signed for, with when: so that every screen watching an area, not only
+    the one where it was done, shows the signature at its next poll. Ids outside the area
+    are left out, as if unknown."""
+    if not ids:
+        return []
+    return list(
+        CommandAlert.objects.filter(subtree_q(unit.path, "case__area_path"), pk__in=ids, acknowledged_at__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "acknowledged_at")
+    )
+
+
 # --- departments --------------------------------------------------------------------------
 
 DEPARTMENT_SORTS = ("on_time_rate", "handled", "overdue", "satisfaction")

@@ -32,15 +32,17 @@ DROP = (
 )
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+def _create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
 
-    return run
+
+def _drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):
     dependencies = [("cases", "0009_lean_case_indexes")]
 
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP), elidable=False)]
+    operations = [migrations.RunPython(_create, _drop, elidable=False)]

@@ -95,34 +95,69 @@ def test_it_links_a_second_report_nearby_instead_of_duplicating(world, people):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's duplicate-check function")
-def test_intakes_duplicate_check_takes_the_categorys_turn_and_finds_what_the_query_finds(world, people):
-    """On PostgreSQL intake takes the category's lock and reads the candidates in one call
-    of a function (migration 0010) that holds its own copy of the query: the two must agree
-    on every point, whatever is open, closed, old or of another category nearby."""
+def test_intakes_duplicate_check_on_postgresql_finds_what_the_plain_query_finds(world, people):
+    """On PostgreSQL intake reads the candidates through a function (migration 0010) that
+    holds its own copy of the query: the two must agree on every point, whatever is open,
+    closed, old or of another category nearby, and both put the earliest case first."""
     lon, lat = IN_GRID_A1
     spots = [(lon, lat), (lon + 0.002, lat), (lon, lat + 0.002), (lon - 0.002, lat - 0.002)]  # ~200 m apart
     cases = [intake(people.grid_worker, lon_lat=spot).case for spot in spots]
-    assert not intake(people.grid_worker, category="G11-01", lon_lat=spots[2]).linked
     Case.objects.filter(pk=cases[0].pk).update(state=CaseState.CLOSED)
     Case.objects.filter(pk=cases[3].pk).update(created_at=timezone.now() - timedelta(hours=100))
+    # Open, but of another category, where the only case of this one is closed.
+    assert not intake(people.grid_worker, category="G11-01", lon_lat=spots[0]).linked
+    # Two open cases within reach of the same points: the earlier one is the answer.
+    Case.objects.filter(pk=cases[1].pk).update(lon=spots[2][0] + 0.0003, lat=spots[2][1])
     category = cases[0].category_id
     now = timezone.now()
-    probes = [(x + dx, y + dy) for x, y in spots for dx, dy in ((0, 0), (0.0008, 0), (0, -0.0007), (0.0009, 0.0009))]
-    found = set()
+    offsets = ((0, 0), (0.0008, 0), (0, -0.0007), (0.0009, 0.0009), (-0.0008, 0))
+    probes = [(x + dx, y + dy) for x, y in spots for dx, dy in offsets]
+    found = []
     for x, y in probes:
         with transaction.atomic():
             taking_turn = svc._find_duplicate(category, x, y, now, take_turn=True)
+        assert taking_turn == svc._find_duplicate(category, x, y, now), (x, y)
+        found.append(taking_turn)
+    assert set(found) == {None, cases[1].pk, cases[2].pk}
+    at_spot_2 = found[10:15]
+    assert at_spot_2[0] == cases[1].pk  # both within reach: the earlier
+    assert at_spot_2[4] == cases[2].pk  # 80 m west, out of the moved case's reach
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory locks")
+@pytest.mark.django_db(transaction=True)
+def test_intakes_duplicate_check_on_postgresql_holds_the_categorys_turn_until_commit():
+    """Reports of one category take turns from their duplicate check to their commit: the
+    lock is the transaction's, taken by the check, and released by the commit alone."""
+    import psycopg
+
+    category, lock = 424242, [svc._INTAKE_LOCK_CLASS, 424242]
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+        autocommit=True,
+    )
+
+    def others_turn() -> bool:
+        with other.transaction():
+            return other.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", lock).fetchone()[0]
+
+    try:
+        assert others_turn()  # nobody holds it before
+        with transaction.atomic():
+            assert others_turn()  # the transaction alone takes no turn
+            assert svc._find_duplicate(category, 113.405, 23.105, timezone.now(), take_turn=True) is None
+            assert not others_turn()  # taken by the check, held to the end of the transaction
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
-                    " AND classid = %s AND objid = %s AND granted",
-                    [svc._INTAKE_LOCK_CLASS, category],
-                )
-                assert cursor.fetchone()[0] == 1
-            assert taking_turn == svc._find_duplicate(category, x, y, now), (x, y)
-            found.add(taking_turn)
-    # The closed case and the one outside the window are never found; the others are.
-    assert found == {None, cases[1].pk, cases[2].pk}
+                cursor.execute("SELECT 1")
+            assert not others_turn()
+        assert others_turn()  # released at the commit
+    finally:
+        other.close()
 
 
 def test_it_turns_repeated_reports_orange_then_red(world, people):

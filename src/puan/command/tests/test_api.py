@@ -170,6 +170,26 @@ def test_it_lets_the_command_centre_sign_for_an_alert_of_its_area(api, scenario,
     assert api.get(f"{URL}/alerts").json()["items"][0]["acknowledged"] is True
 
 
+def test_every_screen_of_the_area_learns_of_a_signature_at_its_next_poll(api, scenario, world):
+    api.login_as(scenario.people.leader)
+    feed = api.get(f"{URL}/alerts").json()
+    assert feed["signed"] == []
+    alert_id, last = feed["items"][0]["id"], feed["last_id"]
+    poll = {"after": last, "unsigned": [alert_id, 999_999]}  # repeated in the query string
+    assert api.get(f"{URL}/alerts", poll).json()["signed"] == []  # nobody has signed yet
+    api.login_as(scenario.people.dispatcher)
+    signed_at = api.post(f"{URL}/alerts/{alert_id}/acknowledge").json()["acknowledged_at"]
+    api.login_as(scenario.people.leader)
+    answer = api.get(f"{URL}/alerts", poll).json()
+    assert answer["items"] == [] and answer["last_id"] == last
+    assert answer["signed"] == [{"id": alert_id, "acknowledged_at": signed_at}]
+    # Another area's screen learns nothing of it, whatever ids it sends.
+    api.login_as(scenario.people.other_street)
+    assert api.get(f"{URL}/alerts", {"unsigned": [alert_id]}).json()["signed"] == []
+    too_many = api.get(f"{URL}/alerts", {"unsigned": list(range(1, 102))})
+    assert too_many.status_code == 422 and "unsigned" in too_many.content.decode()
+
+
 def test_the_wall_screen_signs_with_its_session_and_csrf_token(scenario, world):
     from django.test import Client
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from puan.cases.models import CommandAlert
+from puan.cases.tests.helpers import intake
 from puan.command.rollup import rollup_fold
+from puan.command.services import alert_acknowledge
 from puan.command.tests.scenario import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -105,6 +107,16 @@ def test_it_loads_the_wall_screen_and_drills_down(transactional_db, world, live_
     page.wait_for_selector("#cc-alerts li .cc-signed")
     assert "已签收" in page.locator("#cc-alerts li").first.text_content()
     assert CommandAlert.objects.get(case=scenario.cases["E"]).acknowledged_by_id == scenario.people.dispatcher.pk
+    # A new red case comes up at the next poll, unsigned; signed for on another screen, it
+    # shows signed here at the poll after.
+    red = intake(
+        scenario.people.grid_worker, lon_lat=(113.4185, 23.1085), facts={"danger_to_life": True}, title="河涌边有人落水"
+    ).case
+    page.wait_for_selector("#cc-alerts li.cc-new button.cc-sign")
+    assert "河涌边有人落水" in page.locator("#cc-alerts li").first.text_content()
+    alert_acknowledge(user=scenario.people.leader, alert_id=CommandAlert.objects.get(case=red).pk)
+    page.wait_for_selector("#cc-alerts li.cc-new .cc-signed")
+    assert page.locator("#cc-alerts button.cc-sign").count() == 0
     page.wait_for_timeout(800)  # let the charts' entry animation finish before the picture
     page.screenshot(path=str(SHOTS / "command-wall-district.png"))
 

@@ -1,6 +1,7 @@
 /* 埔安指挥中心: fetches each panel from /api/v1/command and draws it.
    Figures refresh every minute (the roll-ups fold every minute); the red-case feed polls
-   every 3 seconds, so a new red case is on screen within 5 seconds of being registered.
+   every 3 seconds, so a new red case is on screen within 5 seconds of being registered, and
+   a signature given on another screen shows at the next poll.
    No inline script or style anywhere: the page's CSP allows only our own files. */
 (function () {
   "use strict";
@@ -36,7 +37,12 @@
   function query(params) {
     var out = new URLSearchParams();
     Object.keys(params).forEach(function (k) {
-      if (params[k] !== null && params[k] !== undefined && params[k] !== "") { out.set(k, params[k]); }
+      var v = params[k];
+      if (Array.isArray(v)) {
+        v.forEach(function (item) { out.append(k, item); });  // a list: the parameter repeated
+      } else if (v !== null && v !== undefined && v !== "") {
+        out.set(k, v);
+      }
     });
     return out.toString();
   }
@@ -337,10 +343,18 @@
     var unit = state.unit;
     var params = { unit: unit };
     if (state.lastAlert !== null) { params.after = state.lastAlert; }
+    var list = document.getElementById("cc-alerts");
+    // The alerts on screen still waiting for a signature: another screen may have signed.
+    params.unsigned = Array.prototype.map.call(list.querySelectorAll("li[data-id] .cc-sign"), function (button) {
+      return button.parentNode.dataset.id;
+    });
     var live = document.getElementById("cc-live");
     return getJSON("/alerts", params).then(function (data) {
       if (unit !== state.unit) { return; }
-      var list = document.getElementById("cc-alerts");
+      data.signed.forEach(function (a) {
+        var button = list.querySelector('li[data-id="' + a.id + '"] .cc-sign');
+        if (button) { button.replaceWith(signed(a)); }
+      });
       var fresh = state.lastAlert !== null;
       var items = data.items.slice();
       // Newest first: insert in reverse so the newest ends up on top.
