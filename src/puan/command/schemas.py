@@ -9,7 +9,7 @@ from typing import Any
 
 from ninja import Field as F
 
-from puan.core.schema import Schema
+from puan.core.schema import RowId, Schema
 
 
 class Format(StrEnum):
@@ -64,7 +64,7 @@ class DepartmentQuery(PanelQuery):
 class AlertQuery(Schema):
     unit: int | None = F(None, description=_UNIT)
     after: int | None = F(None, ge=0, description="Only alerts with a larger id (the last id the screen has)")
-    unsigned: list[int] = F(
+    unsigned: list[RowId] = F(
         [],
         max_length=100,
         description=(

@@ -4,7 +4,6 @@
   flags to the model's `Meta`, which on PostgreSQL drops the LIKE twin (`varchar_pattern_ops`)
   each flag added: no query reads cases with LIKE. The existing index and unique constraint
   are renamed on PostgreSQL, not built again.
-- A party's blind indexes become partial indexes without the empty value, as the case's are.
 
 The database side is written out (`_forwards`, `_backwards`) because Django would rebuild
 the whole case table on SQLite for each of these field changes: three copies of the table,
@@ -14,11 +13,8 @@ change of its constraints); only the indexes are dropped and made.
 """
 
 from django.db import migrations, models
-from django.db.models import Q
 
 AREA_PATH = models.Index(fields=["area_path"], name="case_area_path")
-PARTY_PHONE = models.Index(fields=["phone_index"], name="party_phone", condition=Q(phone_index__gt=""))
-PARTY_ID = models.Index(fields=["id_index"], name="party_id", condition=Q(id_index__gt=""))
 TRACKING_UNIQUE = "case_tracking_code_unique"
 
 
@@ -45,7 +41,7 @@ def _unique_constraint_on(schema_editor, table: str, column: str) -> str:
 
 
 def _forwards(apps, schema_editor):
-    case, party = apps.get_model("cases", "Case"), apps.get_model("cases", "CaseParty")
+    case = apps.get_model("cases", "Case")
     quote = schema_editor.quote_name
     postgresql = schema_editor.connection.vendor == "postgresql"
     own, *twin = _flag_index_names(schema_editor, case, "area_path")
@@ -63,23 +59,11 @@ def _forwards(apps, schema_editor):
     else:
         schema_editor.execute(f"DROP INDEX IF EXISTS {quote(own)}")
         schema_editor.add_index(case, AREA_PATH)
-    for column in ("phone_index", "id_index"):
-        for name in _flag_index_names(schema_editor, party, column):
-            schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
-    schema_editor.add_index(party, PARTY_PHONE)
-    schema_editor.add_index(party, PARTY_ID)
 
 
 def _backwards(apps, schema_editor):
-    case, party = apps.get_model("cases", "Case"), apps.get_model("cases", "CaseParty")
+    case = apps.get_model("cases", "Case")
     quote = schema_editor.quote_name
-    schema_editor.remove_index(party, PARTY_PHONE)
-    schema_editor.remove_index(party, PARTY_ID)
-    for column in ("phone_index", "id_index"):
-        field = party._meta.get_field(column)
-        schema_editor.execute(schema_editor._create_index_sql(party, fields=[field]))
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(schema_editor._create_like_index_sql(party, field))
     own = _flag_index_names(schema_editor, case, "area_path")[0]
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"ALTER INDEX {quote(AREA_PATH.name)} RENAME TO {quote(own)}")
@@ -110,23 +94,11 @@ class Migration(migrations.Migration):
                     name="tracking_code",
                     field=models.CharField(max_length=20, verbose_name="查询码"),
                 ),
-                migrations.AlterField(
-                    model_name="caseparty",
-                    name="phone_index",
-                    field=models.CharField(blank=True, default="", max_length=32),
-                ),
-                migrations.AlterField(
-                    model_name="caseparty",
-                    name="id_index",
-                    field=models.CharField(blank=True, default="", max_length=32),
-                ),
                 migrations.AddIndex(model_name="case", index=AREA_PATH),
                 migrations.AddConstraint(
                     model_name="case",
                     constraint=models.UniqueConstraint(fields=("tracking_code",), name=TRACKING_UNIQUE),
                 ),
-                migrations.AddIndex(model_name="caseparty", index=PARTY_PHONE),
-                migrations.AddIndex(model_name="caseparty", index=PARTY_ID),
             ],
             database_operations=[migrations.RunPython(_forwards, _backwards)],
         )

@@ -186,8 +186,9 @@ def test_every_screen_of_the_area_learns_of_a_signature_at_its_next_poll(api, sc
     # Another area's screen learns nothing of it, whatever ids it sends.
     api.login_as(scenario.people.other_street)
     assert api.get(f"{URL}/alerts", {"unsigned": [alert_id]}).json()["signed"] == []
-    too_many = api.get(f"{URL}/alerts", {"unsigned": list(range(1, 102))})
-    assert too_many.status_code == 422 and "unsigned" in too_many.content.decode()
+    for bad in (list(range(1, 102)), [2**63], [0], ["x"]):  # too many, too large, no such id, no id
+        refused = api.get(f"{URL}/alerts", {"unsigned": bad})
+        assert refused.status_code == 422 and "unsigned" in refused.content.decode(), (bad, refused.content)
 
 
 def test_the_wall_screen_signs_with_its_session_and_csrf_token(scenario, world):

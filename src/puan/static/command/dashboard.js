@@ -351,7 +351,7 @@
     var live = document.getElementById("cc-live");
     return getJSON("/alerts", params).then(function (data) {
       if (unit !== state.unit) { return; }
-      data.signed.forEach(function (a) {
+      (data.signed || []).forEach(function (a) {  // an older server answers without it
         var button = list.querySelector('li[data-id="' + a.id + '"] .cc-sign');
         if (button) { button.replaceWith(signed(a)); }
       });
