@@ -93,6 +93,7 @@ KINDS = tuple(CaseKind.values)
 COLOURS = (Risk.YELLOW, Risk.ORANGE, Risk.RED)
 YELLOW, ORANGE, RED = range(3)
 LANES = (Lane.URGENT, Lane.SIMPLE, Lane.COMPLEX, Lane.DIFFICULT)
+LANE_URGENT, LANE_SIMPLE, LANE_COMPLEX = (LANES.index(lane) for lane in (Lane.URGENT, Lane.SIMPLE, Lane.COMPLEX))
 
 # Where reports come from, per kind of matter (weights in CHANNELS order). Grid workers'
 # patrols bring in most of a district's cases; the 12345 hotline is next.
@@ -1294,6 +1295,9 @@ def simulate(
             escalations[up] += 1
             colour[up] = d.profile_colour[profile[up], np.minimum(escalations[up], 3)]
             tier[up] = np.where(colour[up] == RED, 3, np.minimum(tier[up] + 1, 3))
+            # Red after an escalation: the urgent lane, as `escalation_changes` (`lane_for_risk`).
+            hurried = up & (colour == RED) & np.isin(lane, [LANE_SIMPLE, LANE_COMPLEX])
+            lane[hurried] = LANE_URGENT
         down = act & (c == RETURN)
         tier[down] -= 1
         triage = act & (c == TRIAGE)
@@ -1491,6 +1495,11 @@ def plan_batch(
     # The sweep has run up to `end`: an open case's stage is where its marks put it now.
     stage = np.where(running, np.where(overdue, 3, _stage(np.full(n, end), mark_50, mark_80)), final(tl.stopped_stage))
     next_check = np.where(running & ~overdue, np.choose(np.minimum(stage, 2), [mark_50, mark_80, resolve_due]), -1)
+    # A report nobody has accepted yet: intake's first look is its response deadline when
+    # that comes first (`_with_response_look`), and the sweep has not reached it by `end`.
+    respond_due = final(tl.respond_due)
+    unaccepted = (state == STATE_INDEX[S.REGISTERED]) & running & ~overdue & (stage == 0) & (respond_due > end)
+    next_check = np.where(unaccepted, np.minimum(respond_due, next_check), next_check)
     sat = np.stack(
         [
             np.where(
@@ -1548,7 +1557,7 @@ def plan_batch(
     cases.add("lead_department_id", "int", lead)
     cases.add("state", "str", np.array(STATES, dtype=object)[state].tolist())
     cases.add("version", "int", version)
-    cases.add("respond_due_at", "datetime", final(tl.respond_due))
+    cases.add("respond_due_at", "datetime", respond_due)
     cases.add("resolve_due_at", "datetime", resolve_due)
     cases.add("sla_started_at", "datetime", final(tl.clock_started))
     cases.add("sla_mark_50_at", "datetime", mark_50)
@@ -1615,7 +1624,8 @@ def plan_batch(
             owner_by_tier[ev_case, ev_prev_tier - 1],
             np.where(ev_tier == 1, ev_owner, lead[ev_case]),
             owner_by_tier[ev_case, np.minimum(ev_tier, 2)],
-            np.where(citizen_facing[ev_case], 0, ev_owner),
+            # The citizen on their page, or a supervising unit recording a callback (回访).
+            np.where(citizen_facing[ev_case], 0, owner_by_tier[ev_case, np.minimum(ev_tier, 2)]),
             np.where(ev_assist_done, assist_depts[ev_case, ev_assist.clip(0)], ev_owner),
         ],
         default=0,
@@ -1689,7 +1699,8 @@ def plan_batch(
     sel = np.nonzero(ev_code == RATE)[0]
     values = sat[ev_case[sel], TEMPLATES.rating[ev_template[sel], ev_col[sel]]]
     notes[sel] = [RATE_NOTES[v] for v in values.tolist()]
-    data[sel] = [f'{{"satisfaction": {v}}}' for v in values.tolist()]
+    by = np.where(citizen_facing[ev_case[sel]], "citizen", "callback")
+    data[sel] = [f'{{"satisfaction": {v}, "by": "{b}"}}' for v, b in zip(values.tolist(), by.tolist(), strict=True)]
     sel = np.nonzero(ev_code == REOPEN)[0]
     # `case_rate` reopens with the citizen's note (or a standard one).
     notes[sel] = [RATE_NOTES[v] or REOPEN_NOTE for v in sat[ev_case[sel], 0].tolist()]

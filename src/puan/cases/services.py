@@ -1094,10 +1094,12 @@ def case_verify(*, case: Case, actor, version: int, note: str = "") -> Case:
 
 @transaction.atomic
 def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str = "") -> Case:
-    """The citizen's verdict, 1–5. Unsatisfied (1–2) within 15 days of resolution reopens
-    the case at once."""
+    """The citizen's verdict, 1–5: their own, or recorded by a supervising unit after a
+    callback (回访), which the timeline marks as such. Unsatisfied (1–2) within 15 days of
+    resolution reopens the case at once."""
     check_move(case, actor, "rate", version)
-    return _record_rating(case, actor=actor, version=version, satisfaction=satisfaction, note=note)
+    by = "" if case.reporter_id == actor.pk else "callback"
+    return _record_rating(case, actor=actor, version=version, satisfaction=satisfaction, note=note, by=by)
 
 
 @transaction.atomic

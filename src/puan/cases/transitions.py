@@ -82,7 +82,9 @@ MOVES: dict[str, Move] = {
         ),
         _m("resolve", "办结", {S.IN_PROGRESS}, S.RESOLVED, {Who.OWNER, Who.LEAD}),
         _m("verify", "核查", {S.RESOLVED}, S.VERIFIED, {Who.SUPERVISOR}),
-        _m("rate", "评价", {S.VERIFIED}, S.RATED, {Who.REPORTER, Who.OWNER, Who.SUPERVISOR}),
+        # The citizen's verdict: the reporter's own, or recorded after a callback (回访) by a
+        # supervising unit. Never by the unit that handled the case: it would grade itself.
+        _m("rate", "评价", {S.VERIFIED}, S.RATED, {Who.REPORTER, Who.SUPERVISOR}),
         _m(
             "reopen",
             "重启",

@@ -40,7 +40,7 @@ from puan.demo import demo_load
 from puan.org import geo
 from puan.org.models import Unit, UnitLevel
 from puan.sla.engine import plan_for
-from puan.taxonomy.models import Category
+from puan.taxonomy.models import Category, Lane
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,8 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
     rules = active_rules()
     alerts = Counter(CommandAlert.objects.values_list("case_id", flat=True))
     end = END.timestamp()
+    unaccepted_looks: list[bool] = []
+    escalated_red: list[int] = []
 
     for case in cases:
         events = timelines[case.pk]
@@ -167,6 +169,12 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
         assert case.is_overdue == bool(marked)
         if case.state in OPEN_STATES and not case.is_overdue:
             assert case.resolve_due_at > END and case.next_sla_at is not None
+            if case.state == CaseState.REGISTERED and case.sla_stage == 0:
+                # Nobody has accepted it: the sweep's first look is the response deadline,
+                # unless it has passed by now (reminded) or the 50% mark comes first.
+                looks = [case.sla_mark_50_at] + ([case.respond_due_at] if case.respond_due_at > END else [])
+                assert case.next_sla_at == min(looks), case.pk
+                unaccepted_looks.append(case.respond_due_at > END)
         else:
             assert case.next_sla_at is None
         for event in events:
@@ -175,7 +183,23 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
             if event.kind == "escalate" and event.data.get("by") == "sweep":
                 assert event.actor_id is None and events[event.seq - 2].kind == "overdue"
 
-        # Satisfaction: the last rating; unsatisfied ratings reopen at once.
+        # An escalation that turns a case red puts it on the urgent lane, as the services do,
+        # unless it is one of the hard kinds; nothing later takes it off.
+        if any(e.kind == "escalate" and e.data["risk"] == Risk.RED for e in events):
+            assert case.lane not in (Lane.SIMPLE, Lane.COMPLEX), (case.pk, case.lane)
+            escalated_red.append(case.pk)
+
+        # Satisfaction: the last rating; unsatisfied ratings reopen at once. A rating is the
+        # citizen's own, or recorded after a callback by the unit above the case's tier
+        # (the district's centre at the district), never by the unit that handled it.
+        for event in events:
+            if event.kind == "rate":
+                if event.data["by"] == "citizen":
+                    assert event.actor_unit_id is None
+                else:
+                    assert event.data["by"] == "callback"
+                    above = case.area_path[:16] if event.tier == 1 else case.area_path[:8]  # street, district
+                    assert units[event.actor_unit_id].path == above, (case.pk, event.seq)
         ratings = [e.data["satisfaction"] for e in events if e.kind == "rate"]
         assert case.satisfaction == (ratings[-1] if ratings else None)
         for i, event in enumerate(events):
@@ -185,6 +209,10 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
         assert case.handled_on_spot == (len(events) > 1 and events[1].data.get("on_spot", False))
         if case.handled_on_spot:
             assert case.channel == Channel.PATROL and case.reporter_id is not None
+
+    # Reports still waiting to be accepted whose response deadline is still to come, and
+    # cases an escalation turned red.
+    assert any(unaccepted_looks) and escalated_red
 
     # Assisting tasks: opened by an assign that names them, closed by their own event.
     for task in AssistTask.objects.select_related("case"):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from puan.cases import services as svc
 from puan.cases.models import AssistStatus, AssistTask, Case, CaseEvent, CaseParty, CaseState, CommandAlert, Risk
 from puan.cases.tests.helpers import IN_GRID_A1, IN_GRID_B1, People, intake
+from puan.cases.transitions import allowed_actions
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.taxonomy.models import Lane
 
@@ -482,6 +483,27 @@ def test_it_reopens_on_an_unsatisfied_rating_only_within_15_days(world, people):
     with pytest.raises(Conflict) as late:
         svc.case_reopen(case=case, actor=people.grid_worker, version=case.version, note="还是没解决")
     assert late.value.code == "reopen_window_passed"
+
+
+def test_it_takes_the_citizens_verdict_from_them_or_a_callback_never_from_the_handler(world, people):
+    case = walk_to_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
+    case = svc.case_verify(case=case, actor=people.street, version=case.version)
+    # The community that handled the case may not grade its own work.
+    with pytest.raises(NotAllowed):
+        svc.case_rate(case=case, actor=people.community, version=case.version, satisfaction=5)
+    assert "rate" not in allowed_actions(case, people.community, assist_departments=set())
+    assert "rate" in allowed_actions(case, people.street, assist_departments=set())
+    # The street above it records the reporter's verdict after calling them back.
+    case = svc.case_rate(case=case, actor=people.street, version=case.version, satisfaction=4, note="电话回访")
+    rated = CaseEvent.objects.get(case=case, kind="rate")
+    assert rated.data == {"satisfaction": 4, "by": "callback"} and rated.actor == people.street
+    # The reporter's own verdict is theirs, unmarked.
+    other = walk_to_in_progress(people, intake(people.grid_worker, lon_lat=(113.408, 23.108)).case)  # ~400 m off
+    other = svc.case_resolve(case=other, actor=people.community, version=other.version, outcome="已处理")
+    other = svc.case_verify(case=other, actor=people.street, version=other.version)
+    other = svc.case_rate(case=other, actor=people.grid_worker, version=other.version, satisfaction=5)
+    assert CaseEvent.objects.get(case=other, kind="rate").data == {"satisfaction": 5}
 
 
 def test_it_asks_a_department_again_once_its_task_is_closed(world, people):

@@ -409,3 +409,22 @@ def test_it_tells_a_panel_whose_session_ended_how_to_sign_in_and_keeps_the_page(
     for hostile in ("http://testserver//elsewhere.example/", "http://testserver/\\elsewhere.example/", "http://[/x"):
         body = client.get(f"/work/cases/{case.pk}/", headers=HTMX | {"HX-Current-URL": hostile}).content.decode()
         assert 'href="/login/?next=/"' in body, hostile
+
+
+def test_it_shows_whose_verdict_a_rating_is_and_offers_the_callback_above_the_handler(people):
+    case = walk_in_progress(people, intake(people.grid_worker).case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
+    case = svc.case_verify(case=case, actor=people.street, version=case.version)
+    assert 'id="move-rate"' not in client_for(people.community).get(f"/work/cases/{case.pk}/").content.decode()
+    street = client_for(people.street)
+    assert 'id="move-rate"' in street.get(f"/work/cases/{case.pk}/").content.decode()
+    response = street.post(
+        f"/work/cases/{case.pk}/moves/rate/",
+        {"version": case.version, "satisfaction": 4, "note": "电话回访，群众表示基本满意"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200, response.content.decode()[:500]
+    assert "满意度 4/5 · 回访录入" in street.get(f"/work/cases/{case.pk}/").content.decode()
+    street.post("/i18n/setlang/", {"language": "en", "next": "/work/"})
+    english = street.get(f"/work/cases/{case.pk}/").content.decode()
+    assert "satisfaction 4/5 · recorded at a callback" in english
