@@ -1498,7 +1498,9 @@ def plan_batch(
     # A report nobody has accepted yet: intake's first look is its response deadline when
     # that comes first (`_with_response_look`), and the sweep has not reached it by `end`.
     respond_due = final(tl.respond_due)
-    unaccepted = (state == STATE_INDEX[S.REGISTERED]) & running & ~overdue & (stage == 0) & (respond_due > end)
+    # An accepted one keeps that look: accepting does not start a new clock.
+    waiting = np.isin(state, [STATE_INDEX[S.REGISTERED], STATE_INDEX[S.ACCEPTED]])
+    unaccepted = waiting & running & ~overdue & (stage == 0) & (respond_due > end)
     next_check = np.where(unaccepted, np.minimum(respond_due, next_check), next_check)
     sat = np.stack(
         [
@@ -1704,7 +1706,8 @@ def plan_batch(
     sel = np.nonzero(ev_code == REOPEN)[0]
     # `case_rate` reopens with the citizen's note (or a standard one).
     notes[sel] = [RATE_NOTES[v] or REOPEN_NOTE for v in sat[ev_case[sel], 0].tolist()]
-    data[sel] = '{"because": "unsatisfied"}'
+    by = np.where(citizen_facing[ev_case[sel]], "citizen", "callback")
+    data[sel] = [f'{{"because": "unsatisfied", "by": "{b}"}}' for b in by.tolist()]
     # close_assist events name their task by id, known only once the tasks have ids
     # (`_name_assist_tasks`); their notes are known now.
     ev_close = np.nonzero(ev_code == CLOSE_ASSIST)[0]

@@ -39,7 +39,7 @@ from puan.cases.models import (
 from puan.cases.risk import active_rules, clean_facts, grade
 from puan.cases.routing import MIN_TIER_FOR_RISK, lane_for_risk, route, unit_at_tier
 from puan.cases.selectors import case_with_units
-from puan.cases.transitions import MOVES, actor_relations, returns_below_colour
+from puan.cases.transitions import MOVES, Who, actor_relations, grades_own_work, returns_below_colour
 from puan.core.device_time import device_time
 from puan.core.errors import ConcurrentChange, Conflict, InvalidInput, NotAllowed
 from puan.core.pii import blind_index, is_valid_id_number, is_valid_phone
@@ -1098,7 +1098,10 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
     callback (回访), which the timeline marks as such. Unsatisfied (1–2) within 15 days of
     resolution reopens the case at once."""
     check_move(case, actor, "rate", version)
-    by = "" if case.reporter_id == actor.pk else "callback"
+    if grades_own_work(case, actor):
+        raise NotAllowed("办理单位不能录入本单位所办案件的群众评价，请由上级单位回访后录入。")
+    own = Who.REPORTER in actor_relations(case, actor, assist_departments=set())
+    by = "reporter" if own else "callback"
     return _record_rating(case, actor=actor, version=version, satisfaction=satisfaction, note=note, by=by)
 
 
@@ -1150,8 +1153,6 @@ def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
     check_move(case, actor, "reopen", version)
     now = timezone.now()
     relations = actor_relations(case, actor, assist_departments=set())
-    from puan.cases.transitions import Who
-
     if Who.SUPERVISOR not in relations and (case.resolved_at is None or now - case.resolved_at > REOPEN_WINDOW):
         raise Conflict("办结已超过15天，不能由反映人重启，请重新上报。", code="reopen_window_passed")
     return _commit_move(

@@ -7,7 +7,8 @@
 - DISPATCHER: a dispatcher (the colour of a case is theirs to override, with a reason);
 - LEAD: a handler of the lead department;
 - ASSIST: a handler of a department with an assisting task on the case;
-- REPORTER: the person who reported it (citizen, volunteer, grid worker);
+- REPORTER: the person who reported it for themselves (a citizen or volunteer in the app or
+  online, a grid worker on patrol), not the staff who registered a call, visit or letter;
 - GRID: a grid worker of the grid where the case is;
 - ANY: anyone who can see the case and is not read-only.
 """
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from puan.accounts.roles import Role
-from puan.cases.models import Case, CaseState
+from puan.cases.models import Case, CaseState, Channel
 from puan.cases.routing import MIN_TIER_FOR_RISK
 from puan.org.models import UnitLevel
+from puan.taxonomy.models import Tier
 
 S = CaseState
 OPEN = frozenset({S.REGISTERED, S.ACCEPTED, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS, S.ESCALATED, S.RETURNED, S.REOPENED})
@@ -121,7 +123,7 @@ def actor_relations(case: Case, user, *, assist_departments: set[int]) -> set[Wh
     relations: set[Who] = set()
     if roles - {Role.LEADER}:
         relations.add(Who.ANY)
-    if case.reporter_id is not None and case.reporter_id == user.pk:
+    if case.reporter_id is not None and case.reporter_id == user.pk and case.channel in SELF_REPORTED:
         relations.add(Who.REPORTER)
     if unit is None:
         return relations
@@ -156,7 +158,20 @@ def allowed_actions(case: Case, user, *, assist_departments: set[int]) -> list[s
         and m.min_tier <= case.tier <= m.max_tier
         and relations & m.who
         and not (m.action == "return" and returns_below_colour(case))
+        and not (m.action == "rate" and grades_own_work(case, user))
     ]
+
+
+# The channels on which the account that reported is the person reporting; on the others
+# (a call, a visit, a letter, a referral, a sensor) it is the staff who registered it.
+SELF_REPORTED = frozenset({Channel.PATROL, Channel.APP, Channel.ONLINE})
+
+
+def grades_own_work(case: Case, user) -> bool:
+    """Whether a verdict `user` records would be the handling unit's on its own work: the
+    unit that owns the case below the district. At the district the departments handle
+    and the centre coordinates, and its callback desk records the verdict."""
+    return case.tier < Tier.DISTRICT and user.unit_id is not None and user.unit_id == case.owner_unit_id
 
 
 def returns_below_colour(case: Case) -> bool:

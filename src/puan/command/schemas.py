@@ -117,7 +117,9 @@ class KpisOut(PanelHead):
         ..., description=f"(tier_community + tier_street) / handled (大事不出街镇); {_RATE}"
     )
     tier_district_rate: float | None = F(..., description=f"tier_district / handled (结访在区级); {_RATE}")
-    rated: int = F(..., description="Of handled, rated by the reporter after that resolution")
+    rated: int = F(
+        ..., description="Of handled, rated after that resolution: by the reporter, or recorded at a callback (回访)"
+    )
     satisfaction_avg: float | None = F(..., description=f"Mean rating (1–5) of the rated; {_RATE}")
     open_red: int = F(..., description="Open cases, colour red, as of `as_of`")
     open_orange: int = F(..., description="Open cases, colour orange, as of `as_of`")

@@ -169,9 +169,9 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
         assert case.is_overdue == bool(marked)
         if case.state in OPEN_STATES and not case.is_overdue:
             assert case.resolve_due_at > END and case.next_sla_at is not None
-            if case.state == CaseState.REGISTERED and case.sla_stage == 0:
-                # Nobody has accepted it: the sweep's first look is the response deadline,
-                # unless it has passed by now (reminded) or the 50% mark comes first.
+            if case.state in (CaseState.REGISTERED, CaseState.ACCEPTED) and case.sla_stage == 0:
+                # Not yet triaged, on intake's clock: the sweep's first look is the response
+                # deadline, unless it has passed by now or the 50% mark comes first.
                 looks = [case.sla_mark_50_at] + ([case.respond_due_at] if case.respond_due_at > END else [])
                 assert case.next_sla_at == min(looks), case.pk
                 unaccepted_looks.append(case.respond_due_at > END)
@@ -192,8 +192,11 @@ def test_it_loads_realistic_cases_the_services_could_have_made(district):
         # Satisfaction: the last rating; unsatisfied ratings reopen at once. A rating is the
         # citizen's own, or recorded after a callback by the unit above the case's tier
         # (the district's centre at the district), never by the unit that handled it.
-        for event in events:
-            if event.kind == "rate":
+        for i, event in enumerate(events):
+            reopened_by_it = event.kind == "reopen" and event.data.get("because") == "unsatisfied"
+            if event.kind == "rate" or reopened_by_it:
+                rating = events[i - 1] if reopened_by_it else event  # the reopen is the rater's
+                assert event.data["by"] == rating.data["by"] and event.actor_unit_id == rating.actor_unit_id
                 if event.data["by"] == "citizen":
                     assert event.actor_unit_id is None
                 else:

@@ -503,7 +503,26 @@ def test_it_takes_the_citizens_verdict_from_them_or_a_callback_never_from_the_ha
     other = svc.case_resolve(case=other, actor=people.community, version=other.version, outcome="已处理")
     other = svc.case_verify(case=other, actor=people.street, version=other.version)
     other = svc.case_rate(case=other, actor=people.grid_worker, version=other.version, satisfaction=5)
-    assert CaseEvent.objects.get(case=other, kind="rate").data == {"satisfaction": 5}
+    assert CaseEvent.objects.get(case=other, kind="rate").data == {"satisfaction": 5, "by": "reporter"}
+    # Staff who registered a visitor's report at the window are not its reporter: the
+    # community that took it in and handled it cannot grade it, under either name.
+    visit = intake(people.community, channel="window", lon_lat=(113.402, 23.102)).case
+    visit = walk_to_in_progress(people, visit)
+    visit = svc.case_resolve(case=visit, actor=people.community, version=visit.version, outcome="已调解")
+    visit = svc.case_verify(case=visit, actor=people.street, version=visit.version)
+    assert visit.reporter_id == people.community.pk
+    assert "rate" not in allowed_actions(visit, people.community, assist_departments=set())
+    with pytest.raises(NotAllowed):
+        svc.case_rate(case=visit, actor=people.community, version=visit.version, satisfaction=5)
+    # Nor when one of its own staff reported it for themselves, in the app.
+    own = intake(people.community, channel="app", lon_lat=(113.402, 23.108)).case
+    own = walk_to_in_progress(people, own)
+    own = svc.case_resolve(case=own, actor=people.community, version=own.version, outcome="已处理")
+    own = svc.case_verify(case=own, actor=people.street, version=own.version)
+    assert "rate" not in allowed_actions(own, people.community, assist_departments=set())
+    with pytest.raises(NotAllowed) as refused:
+        svc.case_rate(case=own, actor=people.community, version=own.version, satisfaction=5)
+    assert "上级单位回访" in refused.value.message
 
 
 def test_it_asks_a_department_again_once_its_task_is_closed(world, people):
