@@ -116,6 +116,11 @@ def test_it_lets_the_citizen_rate_with_the_phone_they_gave(people):
     assert (case.state, case.satisfaction) == (CaseState.RATED, 5)
     event = CaseEvent.objects.get(case=case, kind="rate")
     assert event.actor is None and event.data["by"] == "citizen"
+    # Staff reading the case see whose verdict it is, not "the system".
+    staff = Client()
+    staff.force_login(people.street)
+    page = staff.get(f"/work/cases/{case.pk}/").content.decode()
+    assert re.search(r"满意度 5/5 · 反映人自评</span>\s*<span class=\"muted\">群众（查询码验证）", page), page[-3000:]
     again = client.post(
         "/public/rate/", {"code": case.tracking_code, "version": case.version, "phone": PHONE, "satisfaction": 1}
     )
