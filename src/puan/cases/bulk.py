@@ -1608,6 +1608,10 @@ def plan_batch(
         default=0,
     )
     ev_owner = owner_by_tier[ev_case, ev_tier - 1]
+    ev_above = owner_by_tier[ev_case, np.minimum(ev_tier, 2)]  # the unit over the owner; the district at the top
+    # A verdict is the citizen's on their page, or a supervising unit's after a callback (回访).
+    ev_by_citizen = citizen_facing[ev_case]
+    ev_by = np.where(ev_by_citizen, "citizen", "callback")
     actor_unit = np.select(
         [
             actor_code == A_REGISTRAR,
@@ -1625,9 +1629,8 @@ def plan_batch(
             ev_owner,
             owner_by_tier[ev_case, ev_prev_tier - 1],
             np.where(ev_tier == 1, ev_owner, lead[ev_case]),
-            owner_by_tier[ev_case, np.minimum(ev_tier, 2)],
-            # The citizen on their page, or a supervising unit recording a callback (回访).
-            np.where(citizen_facing[ev_case], 0, owner_by_tier[ev_case, np.minimum(ev_tier, 2)]),
+            ev_above,
+            np.where(ev_by_citizen, 0, ev_above),
             np.where(ev_assist_done, assist_depts[ev_case, ev_assist.clip(0)], ev_owner),
         ],
         default=0,
@@ -1701,13 +1704,12 @@ def plan_batch(
     sel = np.nonzero(ev_code == RATE)[0]
     values = sat[ev_case[sel], TEMPLATES.rating[ev_template[sel], ev_col[sel]]]
     notes[sel] = [RATE_NOTES[v] for v in values.tolist()]
-    by = np.where(citizen_facing[ev_case[sel]], "citizen", "callback")
-    data[sel] = [f'{{"satisfaction": {v}, "by": "{b}"}}' for v, b in zip(values.tolist(), by.tolist(), strict=True)]
+    rated = zip(values.tolist(), ev_by[sel].tolist(), strict=True)
+    data[sel] = [f'{{"satisfaction": {v}, "by": "{b}"}}' for v, b in rated]
     sel = np.nonzero(ev_code == REOPEN)[0]
     # `case_rate` reopens with the citizen's note (or a standard one).
     notes[sel] = [RATE_NOTES[v] or REOPEN_NOTE for v in sat[ev_case[sel], 0].tolist()]
-    by = np.where(citizen_facing[ev_case[sel]], "citizen", "callback")
-    data[sel] = [f'{{"because": "unsatisfied", "by": "{b}"}}' for b in by.tolist()]
+    data[sel] = [f'{{"because": "unsatisfied", "by": "{b}"}}' for b in ev_by[sel].tolist()]
     # close_assist events name their task by id, known only once the tasks have ids
     # (`_name_assist_tasks`); their notes are known now.
     ev_close = np.nonzero(ev_code == CLOSE_ASSIST)[0]

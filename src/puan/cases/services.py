@@ -685,10 +685,11 @@ def _state_label(state: str):
     return pgettext_lazy("state", CaseState(state).label)
 
 
-def check_move(case: Case, actor, action: str, version: int | None = None) -> None:
-    """Raise unless `actor` may make `action` on `case` now. The caller has already
-    fetched the case through a scoped selector (invisible cases are 404 before this).
-    A stale `version` is answered first: the client's view is out of date, whatever else."""
+def check_move(case: Case, actor, action: str, version: int | None = None) -> set[Who]:
+    """Raise unless `actor` may make `action` on `case` now; else the actor's relations to
+    the case, for a move whose rule depends on them. The caller has already fetched the
+    case through a scoped selector (invisible cases are 404 before this). A stale
+    `version` is answered first: the client's view is out of date, whatever else."""
     move = MOVES[action]
     if version is not None and version != case.version:
         raise ConcurrentChange()
@@ -709,6 +710,7 @@ def check_move(case: Case, actor, action: str, version: int | None = None) -> No
     relations = actor_relations(case, actor, assist_departments=_assist_departments(case))
     if not relations & move.who:
         raise NotAllowed("您无权对该案件进行“%(move)s”操作。", params={"move": gettext_lazy(move.label)})
+    return relations
 
 
 def _commit_move(
@@ -1097,11 +1099,10 @@ def case_rate(*, case: Case, actor, version: int, satisfaction: int, note: str =
     """The citizen's verdict, 1–5: their own, or recorded by a supervising unit after a
     callback (回访), which the timeline marks as such. Unsatisfied (1–2) within 15 days of
     resolution reopens the case at once."""
-    check_move(case, actor, "rate", version)
+    relations = check_move(case, actor, "rate", version)
     if grades_own_work(case, actor):
         raise NotAllowed("办理单位不能录入本单位所办案件的群众评价，请由上级单位回访后录入。")
-    own = Who.REPORTER in actor_relations(case, actor, assist_departments=set())
-    by = "reporter" if own else "callback"
+    by = "reporter" if Who.REPORTER in relations else "callback"
     return _record_rating(case, actor=actor, version=version, satisfaction=satisfaction, note=note, by=by)
 
 
@@ -1150,9 +1151,8 @@ def _record_rating(case: Case, *, actor, version: int, satisfaction: int, note: 
 
 @transaction.atomic
 def case_reopen(*, case: Case, actor, version: int, note: str) -> Case:
-    check_move(case, actor, "reopen", version)
+    relations = check_move(case, actor, "reopen", version)
     now = timezone.now()
-    relations = actor_relations(case, actor, assist_departments=set())
     if Who.SUPERVISOR not in relations and (case.resolved_at is None or now - case.resolved_at > REOPEN_WINDOW):
         raise Conflict("办结已超过15天，不能由反映人重启，请重新上报。", code="reopen_window_passed")
     return _commit_move(

@@ -370,11 +370,29 @@ FEED_MAX = 100
 FEED_EXPORT = 500
 
 
+def _feed_alerts() -> QuerySet[CommandAlert]:
+    """Alerts with what the feed shows of each (and the case's area), nothing more: a
+    unit's boundary or a case's facts are large JSON."""
+    return CommandAlert.objects.select_related("case", "case__street", "case__community", "case__grid").only(
+        "message",
+        "created_at",
+        "acknowledged_at",
+        "case__tracking_code",
+        "case__title",
+        "case__risk",
+        "case__state",
+        "case__area_path",
+        "case__street__name",
+        "case__community__name",
+        "case__grid__name",
+    )
+
+
 def alert_for(*, user, alert_id: int, for_update: bool = False) -> CommandAlert:
     """One red-case alert in the user's command scope (its case in their area); else 404.
     Users without a command centre get 403, as for the feed."""
     command_unit_for(user=user)
-    alerts = CommandAlert.objects.select_related("case", "case__street", "case__community", "case__grid")
+    alerts = _feed_alerts()
     if for_update:
         alerts = alerts.select_for_update(of=("self",))
     alert = alerts.filter(pk=alert_id).first()
@@ -391,24 +409,7 @@ def alerts_for(*, unit: Unit, after: int | None = None, limit: int = FEED_FIRST)
     # at the first few in the area (a prefix test the planner cannot turn into a scan of
     # the area's cases). A community or grid has a few a month: start from its cases.
     area = Q(_area=unit.path) if level_of(unit) <= 2 else subtree_q(unit.path, "case__area_path")
-    alerts = (
-        CommandAlert.objects.annotate(_area=Substr("case__area_path", 1, len(unit.path)))
-        .filter(area)
-        .select_related("case", "case__street", "case__community", "case__grid")
-        # Only what the feed shows: a unit's boundary or a case's facts are large JSON.
-        .only(
-            "message",
-            "created_at",
-            "acknowledged_at",
-            "case__tracking_code",
-            "case__title",
-            "case__risk",
-            "case__state",
-            "case__street__name",
-            "case__community__name",
-            "case__grid__name",
-        )
-    )
+    alerts = _feed_alerts().annotate(_area=Substr("case__area_path", 1, len(unit.path))).filter(area)
     if after is None:
         return list(alerts.order_by("-pk")[:limit])
     return list(reversed(alerts.filter(pk__gt=after).order_by("pk")[:FEED_MAX]))

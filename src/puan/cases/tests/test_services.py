@@ -253,6 +253,13 @@ def walk_to_in_progress(people, case):
     return svc.case_start(case=case, actor=people.community, version=case.version)
 
 
+def walk_to_verified(people, case, outcome="已协调"):
+    """A community case handled by the community and checked by the street above it."""
+    case = walk_to_in_progress(people, case)
+    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome=outcome)
+    return svc.case_verify(case=case, actor=people.street, version=case.version)
+
+
 def test_it_runs_the_whole_closed_loop_with_a_complete_timeline(world, people):
     case = intake(people.grid_worker).case
     case = walk_to_in_progress(people, case)
@@ -486,9 +493,7 @@ def test_it_reopens_on_an_unsatisfied_rating_only_within_15_days(world, people):
 
 
 def test_it_takes_the_citizens_verdict_from_them_or_a_callback_never_from_the_handler(world, people):
-    case = walk_to_in_progress(people, intake(people.grid_worker).case)
-    case = svc.case_resolve(case=case, actor=people.community, version=case.version, outcome="已协调")
-    case = svc.case_verify(case=case, actor=people.street, version=case.version)
+    case = walk_to_verified(people, intake(people.grid_worker).case)
     # The community that handled the case may not grade its own work.
     with pytest.raises(NotAllowed):
         svc.case_rate(case=case, actor=people.community, version=case.version, satisfaction=5)
@@ -499,26 +504,18 @@ def test_it_takes_the_citizens_verdict_from_them_or_a_callback_never_from_the_ha
     rated = CaseEvent.objects.get(case=case, kind="rate")
     assert rated.data == {"satisfaction": 4, "by": "callback"} and rated.actor == people.street
     # The reporter's own verdict is theirs, unmarked.
-    other = walk_to_in_progress(people, intake(people.grid_worker, lon_lat=(113.408, 23.108)).case)  # ~400 m off
-    other = svc.case_resolve(case=other, actor=people.community, version=other.version, outcome="已处理")
-    other = svc.case_verify(case=other, actor=people.street, version=other.version)
+    other = walk_to_verified(people, intake(people.grid_worker, lon_lat=(113.408, 23.108)).case)  # ~400 m off
     other = svc.case_rate(case=other, actor=people.grid_worker, version=other.version, satisfaction=5)
     assert CaseEvent.objects.get(case=other, kind="rate").data == {"satisfaction": 5, "by": "reporter"}
     # Staff who registered a visitor's report at the window are not its reporter: the
     # community that took it in and handled it cannot grade it, under either name.
-    visit = intake(people.community, channel="window", lon_lat=(113.402, 23.102)).case
-    visit = walk_to_in_progress(people, visit)
-    visit = svc.case_resolve(case=visit, actor=people.community, version=visit.version, outcome="已调解")
-    visit = svc.case_verify(case=visit, actor=people.street, version=visit.version)
+    visit = walk_to_verified(people, intake(people.community, channel="window", lon_lat=(113.402, 23.102)).case)
     assert visit.reporter_id == people.community.pk
     assert "rate" not in allowed_actions(visit, people.community, assist_departments=set())
     with pytest.raises(NotAllowed):
         svc.case_rate(case=visit, actor=people.community, version=visit.version, satisfaction=5)
     # Nor when one of its own staff reported it for themselves, in the app.
-    own = intake(people.community, channel="app", lon_lat=(113.402, 23.108)).case
-    own = walk_to_in_progress(people, own)
-    own = svc.case_resolve(case=own, actor=people.community, version=own.version, outcome="已处理")
-    own = svc.case_verify(case=own, actor=people.street, version=own.version)
+    own = walk_to_verified(people, intake(people.community, channel="app", lon_lat=(113.402, 23.108)).case)
     assert "rate" not in allowed_actions(own, people.community, assist_departments=set())
     with pytest.raises(NotAllowed) as refused:
         svc.case_rate(case=own, actor=people.community, version=own.version, satisfaction=5)
