@@ -511,3 +511,84 @@ def test_it_returns_no_case_to_the_community_with_an_assisting_task_open(people,
         svc.case_return(case=case, actor=people.street, version=case.version, note="社区继续办理")
     assert err.value.code == "assists_open"
     assert Case.objects.get(pk=case.pk).tier == 2
+
+
+def test_it_filters_the_list_by_state_unit_kind_channel_and_creation_time(api, people, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    disputes = [intake(people.grid_worker, lon_lat=(113.401 + i * 0.003, 23.1015)).case for i in range(2)]
+    accepted = svc.case_accept(case=disputes[0], actor=people.community, version=disputes[0].version)
+    hazard = intake(people.community, channel="hotline", kind="hazard", category="G11-01", lon_lat=IN_GRID_A2).case
+    elsewhere = intake(people.grid_worker, lon_lat=IN_GRID_B1).case
+    Case.objects.filter(pk=disputes[1].pk).update(created_at=timezone.now() - timedelta(days=10))
+    api.login_as(people.dispatcher)
+
+    def ids(**params) -> set[int]:
+        response = api.get("/api/v1/cases", params)
+        assert response.status_code == 200, response.content
+        return {c["id"] for c in response.json()["items"]}
+
+    assert ids() == {accepted.pk, disputes[1].pk, hazard.pk, elsewhere.pk}
+    assert ids(state="accepted") == {accepted.pk}
+    assert ids(state=["accepted", "registered"]) == {accepted.pk, disputes[1].pk, hazard.pk, elsewhere.pk}
+    assert ids(unit=world.community_b.pk) == {elsewhere.pk}
+    assert ids(unit=world.grid_a2.pk) == {hazard.pk}
+    assert ids(kind="hazard") == {hazard.pk}
+    assert ids(channel="hotline") == {hazard.pk}
+    week_ago = (timezone.now() - timedelta(days=7)).isoformat()
+    assert ids(created_to=week_ago) == {disputes[1].pk}
+    assert disputes[1].pk not in ids(created_from=week_ago)
+
+
+def test_it_orders_a_queue_of_every_colour_red_then_orange_then_yellow(api, people):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Cases of a category the district takes first, so that one queue holds all three colours;
+    # the deadlines run against the colours, so only the colour can put red first.
+    yellow = intake(people.grid_worker, category="G02-01", lon_lat=(113.401, 23.101)).case
+    orange = intake(people.grid_worker, category="G02-01", facts={"public_place": True}, lon_lat=(113.404, 23.104)).case
+    red = intake(people.grid_worker, category="G02-01", facts={"danger_to_life": True}, lon_lat=(113.408, 23.108)).case
+    soon = timezone.now() + timedelta(hours=1)
+    for hours, case in enumerate((yellow, orange, red)):
+        Case.objects.filter(pk=case.pk).update(resolve_due_at=soon + timedelta(hours=hours))
+    body = api.login_as(people.dispatcher).get("/api/v1/cases/queue").json()
+    assert [c["id"] for c in body["items"]] == [red.pk, orange.pk, yellow.pk]
+
+
+def test_it_wires_each_remaining_action_to_its_move(api, people, world):
+    """The loop test walks the main line; these are the actions it does not pass, each made
+    over HTTP and checked on the case it answers with."""
+    case = intake(people.grid_worker).case
+
+    def act(user, action, **body):
+        current = Case.objects.get(pk=case.pk)
+        response = api.login_as(user).post(
+            f"/api/v1/cases/{case.pk}/actions/{action}", {"version": current.version, **body}
+        )
+        assert response.status_code == 200, (action, response.content)
+        return response.json()
+
+    answer = act(people.community, "comment", note="已电话联系双方")
+    assert answer["timeline"][-1]["kind"] == "comment" and answer["timeline"][-1]["note"] == "已电话联系双方"
+    answer = act(people.dispatcher, "override_risk", risk="orange", note="当事人情绪激动")
+    assert answer["risk"] == "orange" and answer["tier"] == 2  # orange belongs with the street
+    answer = act(people.street, "accept")
+    answer = act(people.street, "add_assist", department_id=world.police.pk, task="派民警到场")
+    assert [a["department"]["id"] for a in answer["assists"]] == [world.police.pk]
+    task = answer["assists"][0]["id"]
+    answer = act(people.police, "close_assist", task_id=task, status="done", note="已到场")
+    assert answer["assists"][0]["status"] == "done"
+    answer = act(people.dispatcher, "override_risk", risk="yellow", note="经核实风险可控")
+    act(people.street, "triage")
+    answer = act(people.street, "return", note="社区先行调解")
+    assert (answer["state"], answer["tier"]) == ("returned", 1)
+    for action in ("assign", "start"):
+        act(people.community, action)
+    act(people.community, "resolve", outcome="已调解")
+    act(people.street, "verify")
+    answer = act(people.grid_worker, "reopen", note="问题又出现了")
+    assert answer["state"] == "reopened"
